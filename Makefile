@@ -1,0 +1,41 @@
+# beacon — build, run and test. `make dev` and `make test` are all a
+# newcomer needs; both work on a fresh machine with Go installed.
+
+GO        ?= go
+BIN       := bin/beacon
+PKGS      := ./...
+# Packages whose concurrency matters run under the race detector.
+RACE_PKGS := ./catalog/... ./raftstore/... ./internal/...
+
+.PHONY: all build dev test test-race test-short fuzz bench soak lint clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/beacon
+
+## dev: build and run a single-node dev agent, every listener on 127.0.0.1.
+dev: build
+	./$(BIN) agent -dev
+
+## test: the whole suite (vet, unit, race, cluster, crash and linearizability tests).
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+
+## fuzz: run every fuzz target for a while (FUZZTIME each).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./catalog -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+
+## bench: performance figures, printed as tables (see docs/PERFORMANCE.md).
+bench:
+	$(GO) run ./internal/bench/storebench
+
+## soak: long randomized fault runs (not part of make test).
+soak:
+	BEACON_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Linearizable|Crash' -v ./raftstore/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/beacon-sd/beacon/catalog"
+	"github.com/beacon-sd/beacon/raftstore"
+)
+
+func main() {
+	duration := flag.Duration("duration", 5*time.Second, "how long each measurement runs")
+	writersFlag := flag.String("writers", "1,16,256", "concurrent writer counts")
+	mode := flag.String("mode", "all", "all, write, rss, or rss-child (internal)")
+	keys := flag.Int("rss-keys", 100_000, "keys to load for the memory measurement")
+	flag.Parse()
+	if *mode == "rss-child" {
+		rssChild(*keys)
+		return
+	}
+	var writers []int
+	for _, f := range strings.Split(*writersFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fail("bad -writers %q", *writersFlag)
+		}
+		writers = append(writers, n)
+	}
+	fmt.Printf("beacon storebench — %s, %d CPUs, %s per point, KV put: 16-byte key, 256-byte value, fsync on\n\n", runtime.Version(), runtime.NumCPU(), *duration)
+	if *mode == "all" || *mode == "write" {
+		writeTable(writers, *duration)
+	}
+	if *mode == "all" || *mode == "rss" {
+		rssTable(*keys)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "storebench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// result is one measured point.
+type result struct {
+	ops      int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+	errors   int64
+}
+
+func (r result) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }
+
+// measure runs op from n goroutines for d and collects latencies.
+func measure(n int, d time.Duration, op func(worker, seq int) error) result {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		all    []time.Duration
+		errs   atomic.Int64
+		stop   atomic.Bool
+		seqGen atomic.Int64
+	)
+	start := time.Now()
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat := make([]time.Duration, 0, 4096)
+			for !stop.Load() {
+				s := int(seqGen.Add(1))
+				t0 := time.Now()
+				if err := op(w, s); err != nil {
+					errs.Add(1)
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(all)
+	r := result{ops: len(all), elapsed: elapsed, errors: errs.Load()}
+	if len(all) > 0 {
+		r.p50 = all[len(all)/2]
+		r.p99 = all[len(all)*99/100]
+	}
+	return r
+}
+
+func key16(seq int) []byte {
+	k := make([]byte, 16)
+	copy(k, "bench/")
+	binary.BigEndian.PutUint64(k[8:], uint64(seq))
+	return k
+}
+
+var value256 = []byte(strings.Repeat("x", 256))
+
+// badgerBaseline measures raw synced Badger writes: one transaction per
+// put, SyncWrites on, same tuning as the raft log store.
+func badgerBaseline(n int, d time.Duration) result {
+	dir, err := os.MkdirTemp("", "storebench-badger-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := badger.Open(catalog.DefaultBadgerTuning().BadgerOptions(dir, nil).WithSyncWrites(true))
+	if err != nil {
+		fail("open badger: %v", err)
+	}
+	defer db.Close()
+	return measure(n, d, func(_, seq int) error {
+		return db.Update(func(txn *badger.Txn) error { return txn.Set(key16(seq), value256) })
+	})
+}
+
+// cluster is a 3-server raftstore cluster on loopback, fsync on, with
+// production timing.
+type cluster struct {
+	dir     string
+	servers []*raftstore.Server
+}
+
+func startCluster() *cluster {
+	dir, err := os.MkdirTemp("", "storebench-cluster-")
+	if err != nil {
+		fail("%v", err)
+	}
+	c := &cluster{dir: dir}
+	addrs := make([]string, 3)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			fail("%v", err)
+		}
+		addrs[i] = ln.Addr().String()
+		_ = ln.Close()
+	}
+	for i := range addrs {
+		cfg := raftstore.DefaultConfig()
+		cfg.NodeID = fmt.Sprintf("s%d", i)
+		cfg.BindAddr = addrs[i]
+		cfg.DataDir = filepath.Join(dir, cfg.NodeID)
+		cfg.BootstrapExpect = 3
+		cfg.RetryJoin = addrs
+		cfg.RetryInterval = 50 * time.Millisecond
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s, err := raftstore.New(cfg)
+		if err != nil {
+			fail("start server %d: %v", i, err)
+		}
+		c.servers = append(c.servers, s)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for c.leader() == nil {
+		if time.Now().After(deadline) {
+			fail("no leader after 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return c
+}
+
+func (c *cluster) leader() *raftstore.Server {
+	for _, s := range c.servers {
+		if s.IsLeader() {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *cluster) stop() {
+	for _, s := range c.servers {
+		_ = s.Shutdown()
+	}
+	_ = os.RemoveAll(c.dir)
+}
+
+func replicated(c *cluster, via *raftstore.Server, n int, d time.Duration) result {
+	return measure(n, d, func(_, seq int) error {
+		cmd := &catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: string(key16Text(seq)), Value: value256}}
+		_, err := via.Apply(context.Background(), cmd)
+		return err
+	})
+}
+
+// key16Text is a printable 16-byte key (KV keys must be valid UTF-8).
+func key16Text(seq int) []byte { return []byte(fmt.Sprintf("bench/%010d", seq)) }
+
+func writeTable(writers []int, d time.Duration) {
+	c := startCluster()
+	defer c.stop()
+	var follower *raftstore.Server
+	for _, s := range c.servers {
+		if !s.IsLeader() {
+			follower = s
+			break
+		}
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "writers\tbadger synced ops/s\tp50\tp99\t\tbeacon 3-server ops/s\tp50\tp99\terrors\t\tvia follower ops/s\tp50\tp99\t")
+	for _, n := range writers {
+		base := badgerBaseline(n, d)
+		leader := replicated(c, c.leader(), n, d)
+		fwd := replicated(c, follower, n, d)
+		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t\t%.0f\t%s\t%s\t%d\t\t%.0f\t%s\t%s\t\n", n,
+			base.rate(), ms(base.p50), ms(base.p99),
+			leader.rate(), ms(leader.p50), ms(leader.p99), leader.errors+fwd.errors,
+			fwd.rate(), ms(fwd.p50), ms(fwd.p99))
+		_ = tw.Flush()
+	}
+	fmt.Println()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// rssTable measures a server's resident memory after loading keys, in a
+// fresh child process so the figure is that server's alone.
+func rssTable(keys int) {
+	exe, err := os.Executable()
+	if err != nil {
+		fail("%v", err)
+	}
+	out, err := exec.Command(exe, "-mode", "rss-child", "-rss-keys", strconv.Itoa(keys)).CombinedOutput()
+	if err != nil {
+		fail("rss child: %v\n%s", err, out)
+	}
+	fmt.Printf("server memory with %d KV keys of 256 bytes (single server process, on disk):\n%s\n", keys, out)
+}
+
+func rssChild(keys int) {
+	dir, err := os.MkdirTemp("", "storebench-rss-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	cfg := raftstore.DefaultConfig()
+	cfg.NodeID = "rss"
+	cfg.BindAddr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	cfg.BootstrapExpect = 1
+	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := raftstore.New(cfg)
+	if err != nil {
+		fail("%v", err)
+	}
+	defer s.Shutdown()
+	for !s.IsLeader() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	before := rss()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1))
+				if i > keys {
+					return
+				}
+				cmd := &catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: fmt.Sprintf("rss/%08d", i), Value: value256}}
+				if _, err := s.Apply(context.Background(), cmd); err != nil {
+					fail("load: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	loaded := rss()
+	runtime.GC()
+	debug.FreeOSMemory()
+	time.Sleep(2 * time.Second) // let snapshots/compactions triggered by the load settle
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("  RSS before load %d MB, right after load %d MB, settled %d MB (Go heap in use %d MB)\n",
+		before>>20, loaded>>20, rss()>>20, ms.HeapInuse>>20)
+}
+
+// rss reads this process's resident set size from /proc.
+func rss() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

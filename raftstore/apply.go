@@ -1,0 +1,209 @@
+package raftstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/beacon-sd/beacon/catalog"
+)
+
+// errNotLeaderLocal: raft refused an entry because this server is not the
+// leader (or is handing leadership over); nothing was appended.
+var errNotLeaderLocal = errors.New("not the leader")
+
+// Apply validates cmd and commits it through Raft, on this server if it
+// leads and otherwise by forwarding it to the leader; callers never need to
+// know who leads. It waits for a leader (within ctx, or ApplyTimeout when
+// ctx has no deadline) when there is none. The returned error is the
+// command's own failure (res.Err: a validation error, a rolled-back
+// transaction…) or an infrastructure one: ErrNoLeader (nothing applied,
+// safe to retry) or ErrOutcomeUnknown (may or may not have applied).
+func (s *Server) Apply(ctx context.Context, cmd catalog.Command) (catalog.Result, error) {
+	if err := cmd.Validate(); err != nil {
+		return catalog.Result{}, err
+	}
+	data, err := catalog.Encode(cmd)
+	if err != nil {
+		return catalog.Result{}, err
+	}
+	return s.ApplyEncoded(ctx, data)
+}
+
+// ApplyEncoded is Apply for a command already validated and encoded.
+func (s *Server) ApplyEncoded(ctx context.Context, data []byte) (catalog.Result, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ApplyTimeout)
+		defer cancel()
+	}
+	backoff := time.Millisecond
+	for {
+		var (
+			res   catalog.Result
+			err   error
+			retry bool
+		)
+		if s.IsLeader() {
+			res, err = s.applyLocal(ctx, data)
+			retry = errors.Is(err, errNotLeaderLocal)
+		} else if leader := s.Leader().Addr; leader != "" {
+			res, err, retry = s.forwardApply(ctx, leader, data)
+		} else {
+			retry = true
+		}
+		if !retry {
+			if err == nil {
+				err = res.Err
+			}
+			return res, err
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return catalog.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
+		case <-s.shutdownCh:
+			return catalog.Result{}, ErrShutdown
+		}
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
+}
+
+// applyLocal appends data on this server, which believes it is the leader,
+// and waits for the FSM to apply it.
+func (s *Server) applyLocal(ctx context.Context, data []byte) (catalog.Result, error) {
+	timeout := s.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	f := s.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
+			return catalog.Result{}, errNotLeaderLocal
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			return catalog.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, err)
+		default: // ErrLeadershipLost, ErrRaftShutdown: appended, fate unknown
+			return catalog.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+		}
+	}
+	res, ok := f.Response().(catalog.Result)
+	if !ok {
+		return catalog.Result{}, fmt.Errorf("raftstore: unexpected FSM response %T", f.Response())
+	}
+	return res, nil
+}
+
+// forwardApply sends data to the leader. retry is true when the request
+// certainly did not apply (it was never sent, or reached a non-leader).
+func (s *Server) forwardApply(ctx context.Context, leader string, data []byte) (res catalog.Result, err error, retry bool) {
+	var resp ApplyResponse
+	if err := s.pool.call(ctx, leader, "Apply", &ApplyRequest{Data: data}, &resp); err != nil {
+		if errors.Is(err, errNotSent) {
+			return res, err, true
+		}
+		return res, fmt.Errorf("%w: forward to leader: %w", ErrOutcomeUnknown, err), false
+	}
+	if resp.NotLeader {
+		return res, nil, true
+	}
+	res = catalog.Result{Index: resp.Index, OK: resp.OK, Txn: resp.Txn, Err: catalog.ErrorFromCode(resp.ErrCode, resp.ErrMsg)}
+	if resp.Unknown {
+		return res, fmt.Errorf("%w: %s", ErrOutcomeUnknown, resp.ErrMsg), false
+	}
+	return res, nil, false
+}
+
+// Consistency is a read mode, as Consul's.
+type Consistency uint8
+
+// Read modes.
+const (
+	// Default: the leader's state. A follower asks the leader for its
+	// applied index and waits until it has applied as much itself.
+	Default Consistency = iota
+	// Stale: whatever this server has applied; no leader needed.
+	Stale
+	// Consistent: like Default, but the leader first confirms with a quorum
+	// that it still leads, so the read is linearizable.
+	Consistent
+)
+
+func (c Consistency) String() string {
+	switch c {
+	case Stale:
+		return "stale"
+	case Consistent:
+		return "consistent"
+	}
+	return "leader"
+}
+
+// ReadInfo describes the state a read is served from, for the response
+// headers (X-Consul-KnownLeader, X-Consul-LastContact, …).
+type ReadInfo struct {
+	KnownLeader bool
+	LastContact time.Duration // since this server last heard from the leader; 0 on the leader
+	Consistency Consistency
+}
+
+// Read prepares a read in the given mode: when it returns without error,
+// reading Store() yields state at least as fresh as the mode promises.
+func (s *Server) Read(ctx context.Context, mode Consistency) (ReadInfo, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RPCTimeout)
+		defer cancel()
+	}
+	info := s.readInfo(mode)
+	if mode == Stale {
+		return info, nil
+	}
+	if s.IsLeader() {
+		_, err := s.leaderReadIndex(mode == Consistent)
+		return info, err
+	}
+	leader := s.Leader().Addr
+	if leader == "" {
+		return info, ErrNoLeader
+	}
+	var resp ReadIndexResponse
+	if err := s.pool.call(ctx, leader, "ReadIndex", &ReadIndexRequest{Consistent: mode == Consistent}, &resp); err != nil {
+		return info, fmt.Errorf("%w: %w", ErrNoLeader, err)
+	}
+	switch {
+	case resp.NotLeader:
+		return info, ErrNoLeader
+	case resp.ErrMsg != "":
+		return info, fmt.Errorf("%w: leader: %s", ErrNoLeader, resp.ErrMsg)
+	}
+	return info, s.fsm.WaitApplied(ctx, resp.Index)
+}
+
+func (s *Server) readInfo(mode Consistency) ReadInfo {
+	info := ReadInfo{Consistency: mode, KnownLeader: s.Leader().Addr != ""}
+	if !s.IsLeader() {
+		if last := s.raft.LastContact(); !last.IsZero() {
+			info.LastContact = time.Since(last)
+		}
+	}
+	return info
+}
+
+// leaderReadIndex returns the index a read must reflect, on the leader.
+// For a consistent read it first checks that the leader is ready and still
+// leads a quorum.
+func (s *Server) leaderReadIndex(consistent bool) (uint64, error) {
+	if consistent {
+		if !s.ready.Load() {
+			return 0, ErrNotReady
+		}
+		if err := s.raft.VerifyLeader().Error(); err != nil {
+			return 0, fmt.Errorf("%w: verify leadership: %w", ErrNoLeader, err)
+		}
+	}
+	return s.fsm.Applied(), nil
+}
