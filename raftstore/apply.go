@@ -80,13 +80,13 @@ func (s *Server) applyLocal(ctx context.Context, data []byte) (catalog.Result, e
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 	f := s.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	if err := s.await(ctx, f); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return catalog.Result{}, errNotLeaderLocal
 		case errors.Is(err, raft.ErrEnqueueTimeout):
 			return catalog.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, err)
-		default: // ErrLeadershipLost, ErrRaftShutdown: appended, fate unknown
+		default: // ErrLeadershipLost, ErrRaftShutdown, ctx ended: appended, fate unknown
 			return catalog.Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 		}
 	}
@@ -201,7 +201,7 @@ func (s *Server) leaderReadIndex(consistent bool) (uint64, error) {
 		if !s.ready.Load() {
 			return 0, ErrNotReady
 		}
-		if err := s.raft.VerifyLeader().Error(); err != nil {
+		if err := s.awaitFor(s.cfg.RPCTimeout, s.raft.VerifyLeader()); err != nil {
 			return 0, fmt.Errorf("%w: verify leadership: %w", ErrNoLeader, err)
 		}
 	}

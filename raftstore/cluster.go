@@ -12,12 +12,15 @@ import (
 
 // Cluster formation. A server without Raft state contacts its RetryJoin
 // addresses every RetryInterval, exchanging the servers each knows (so
-// discovery is transitive). If any server it reaches is already part of a
-// cluster, it asks that cluster's leader to add it as a voter. Otherwise,
-// once it knows BootstrapExpect servers without state, it bootstraps with
-// exactly those; every such server computes the same set, so they all
-// bootstrap the same configuration, once. A server that has state already
-// (a restart) skips all this: raft knows its peers.
+// discovery is transitive). Once it knows BootstrapExpect servers without
+// state, it bootstraps with exactly those; every such server computes the
+// same set, so they all bootstrap the same configuration, once. If a server
+// it reaches has bootstrapped already with a set that includes it, it
+// bootstraps with that same set (identical entry at index 1, which raft
+// allows), so no server of the initial set depends on replication to learn
+// its cluster. Otherwise, if any server it reaches is part of a cluster, it
+// asks that cluster's leader to add it as a voter. A server that has state
+// already (a restart) skips all this: raft knows its peers.
 
 func (s *Server) joinLoop() {
 	defer s.wg.Done()
@@ -39,7 +42,10 @@ func (s *Server) joinLoop() {
 // joinRound runs one round of discovery; it reports whether this server is
 // now part of a cluster.
 func (s *Server) joinRound() bool {
-	var via string
+	var (
+		via  string
+		boot []Peer
+	)
 	for _, addr := range s.cfg.RetryJoin {
 		if addr == s.self.Addr {
 			continue
@@ -56,9 +62,15 @@ func (s *Server) joinRound() bool {
 		if resp.HasState && via == "" {
 			via = addr
 		}
+		if boot == nil && containsPeer(resp.Bootstrap, s.self) {
+			boot = resp.Bootstrap
+		}
 	}
 	if s.hasState() {
 		return true
+	}
+	if boot != nil {
+		return s.bootstrapWith(boot)
 	}
 	if via != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.RPCTimeout)
@@ -82,14 +94,26 @@ func (s *Server) bootstrapWith(peers []Peer) bool {
 	for _, p := range peers {
 		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr)})
 	}
-	err := s.raft.BootstrapCluster(conf).Error()
+	err := s.awaitFor(s.cfg.RPCTimeout, s.raft.BootstrapCluster(conf))
 	if err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 		s.log.Error("bootstrap failed", "error", err)
 		return false
 	}
 	s.bootstrap.Store(true)
+	s.mu.Lock()
+	s.bootstrapSet = peers
+	s.mu.Unlock()
 	s.log.Info("bootstrapped cluster", "servers", len(peers))
 	return true
+}
+
+func containsPeer(peers []Peer, p Peer) bool {
+	for _, q := range peers {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 // hasState reports whether this server is part of a cluster: it had Raft
@@ -99,7 +123,7 @@ func (s *Server) hasState() bool {
 		return true
 	}
 	f := s.raft.GetConfiguration()
-	if f.Error() == nil && len(f.Configuration().Servers) > 0 {
+	if s.awaitFor(s.cfg.RPCTimeout, f) == nil && len(f.Configuration().Servers) > 0 {
 		s.bootstrap.Store(true)
 		return true
 	}
@@ -130,7 +154,10 @@ func (s *Server) mergeKnown(peers []Peer) {
 // status answers a Status RPC, learning of the caller and its peers.
 func (s *Server) status(req *StatusRequest) StatusResponse {
 	s.mergeKnown(append(req.Known, req.From))
-	return StatusResponse{Self: s.self, HasState: s.hasState(), Leader: s.Leader().Addr, Known: s.knownPeers()}
+	s.mu.Lock()
+	boot := s.bootstrapSet
+	s.mu.Unlock()
+	return StatusResponse{Self: s.self, HasState: s.hasState(), Leader: s.Leader().Addr, Known: s.knownPeers(), Bootstrap: boot}
 }
 
 // membership runs a membership change on the leader: directly when this
@@ -191,26 +218,26 @@ func (s *Server) membershipLocal(req *MembershipRequest) error {
 			case srv.ID == p.ID || srv.Address == p.Addr:
 				// the same server under a new address, or a new server on
 				// an old address: drop the stale entry first.
-				if err := s.raft.RemoveServer(raft.ServerID(srv.ID), 0, 0).Error(); err != nil {
+				if err := s.awaitFor(s.cfg.ApplyTimeout, s.raft.RemoveServer(raft.ServerID(srv.ID), 0, 0)); err != nil {
 					return fmt.Errorf("remove stale server %s: %w", srv.ID, err)
 				}
 			}
 		}
-		return s.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.Addr), 0, 0).Error()
+		return s.awaitFor(s.cfg.ApplyTimeout, s.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.Addr), 0, 0))
 	case "remove":
 		for _, srv := range servers {
 			if (p.ID != "" && srv.ID == p.ID) || (p.ID == "" && srv.Address == p.Addr) {
-				return s.raft.RemoveServer(raft.ServerID(srv.ID), 0, 0).Error()
+				return s.awaitFor(s.cfg.ApplyTimeout, s.raft.RemoveServer(raft.ServerID(srv.ID), 0, 0))
 			}
 		}
 		return nil // not (or no longer) a member: removal is idempotent
 	case "transfer":
 		if p.ID == "" {
-			return s.raft.LeadershipTransfer().Error()
+			return s.awaitFor(s.cfg.ApplyTimeout, s.raft.LeadershipTransfer())
 		}
 		for _, srv := range servers {
 			if srv.ID == p.ID {
-				return s.raft.LeadershipTransferToServer(raft.ServerID(srv.ID), raft.ServerAddress(srv.Address)).Error()
+				return s.awaitFor(s.cfg.ApplyTimeout, s.raft.LeadershipTransferToServer(raft.ServerID(srv.ID), raft.ServerAddress(srv.Address)))
 			}
 		}
 		return fmt.Errorf("server %q is not a member", p.ID)
@@ -230,7 +257,7 @@ type ServerInfo struct {
 // index.
 func (s *Server) Configuration() ([]ServerInfo, uint64, error) {
 	f := s.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
+	if err := s.awaitFor(s.cfg.RPCTimeout, f); err != nil {
 		return nil, 0, err
 	}
 	leader := s.Leader().ID
@@ -271,7 +298,7 @@ func (s *Server) Leave(ctx context.Context) error {
 		return nil
 	}
 	if s.IsLeader() {
-		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+		if err := s.await(ctx, s.raft.LeadershipTransfer()); err != nil {
 			s.log.Warn("leadership transfer before leave failed; removing self as leader", "error", err)
 		}
 	}

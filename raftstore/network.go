@@ -66,10 +66,15 @@ type mux struct {
 }
 
 func newMux(ln net.Listener, nw Network, rpcConn func(net.Conn), log *slog.Logger) *mux {
-	m := &mux{ln: ln, net: nw, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+	return &mux{ln: ln, net: nw, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+}
+
+// start begins accepting connections. The server calls it once raft and
+// the RPC endpoint are ready to serve them; until then connections wait in
+// the listen backlog.
+func (m *mux) start() {
 	m.wg.Add(1)
 	go m.acceptLoop()
-	return m
 }
 
 func (m *mux) acceptLoop() {

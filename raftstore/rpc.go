@@ -59,6 +59,11 @@ type StatusResponse struct {
 	HasState bool   // part of a cluster (bootstrapped or joined)
 	Leader   string // leader's address, if known
 	Known    []Peer
+	// Bootstrap is the server set this server bootstrapped with, if it did
+	// (since it started). A server without state that is in the set
+	// bootstraps with the very same configuration instead of waiting to
+	// receive it by replication.
+	Bootstrap []Peer
 }
 
 // MembershipRequest adds, removes or transfers leadership to a server.

@@ -43,10 +43,11 @@ type Server struct {
 	shutdownCh chan struct{}
 	wg         sync.WaitGroup
 
-	// mu guards known and stopped.
-	mu      sync.Mutex
-	known   map[string]Peer
-	stopped bool
+	// mu guards known, bootstrapSet and stopped.
+	mu           sync.Mutex
+	known        map[string]Peer
+	bootstrapSet []Peer
+	stopped      bool
 }
 
 // New opens the stores in cfg.DataDir, starts the listener and raft, and
@@ -90,6 +91,7 @@ func New(cfg Config) (s *Server, err error) {
 	if err := s.startRaft(snaps); err != nil {
 		return nil, err
 	}
+	s.mux.start()
 	s.wg.Add(2)
 	go s.monitorLeadership()
 	go s.joinLoop()
@@ -262,13 +264,37 @@ func (s *Server) monitorLeadership() {
 }
 
 func (s *Server) establishLeadership(gen uint64) {
-	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+	if err := s.awaitFor(s.cfg.ApplyTimeout, s.raft.Barrier(s.cfg.ApplyTimeout)); err != nil {
 		s.log.Warn("leader barrier failed", "error", err)
 		return
 	}
 	if s.leaderGen.Load() == gen && s.IsLeader() {
 		s.ready.Store(true)
 	}
+}
+
+// await waits for a raft future, but no longer than ctx allows or the
+// server runs: hashicorp/raft futures can stay unresolved forever when the
+// node stops while they are pending (hashicorp/raft#498). The goroutine
+// left behind in that case ends if raft ever resolves the future.
+func (s *Server) await(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.shutdownCh:
+		return ErrShutdown
+	}
+}
+
+// awaitFor is await with a timeout.
+func (s *Server) awaitFor(d time.Duration, f raft.Future) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.await(ctx, f)
 }
 
 // Store returns the catalog store for reads (after Read) and watches.
