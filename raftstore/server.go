@@ -19,6 +19,9 @@ import (
 	"github.com/beacon-sd/beacon/internal/hclogslog"
 )
 
+// logCacheSize is how many recent log entries stay in memory (a few MB).
+const logCacheSize = 4096
+
 // Server is one member of the Raft group: it owns the log store, the
 // catalog store, the transport and the RPC endpoint, and serves writes
 // (forwarding them to the leader) and reads in the three consistency modes.
@@ -213,7 +216,14 @@ func (s *Server) startRaft(snaps raft.SnapshotStore) error {
 	}
 	s.bootstrap.Store(has)
 	s.fsm = newFSM(s.store)
-	r, err := raft.NewRaft(s.raftConfig(noRestore), s.fsm, s.logs, s.logs, snaps, s.trans)
+	// The cache keeps recent entries in memory: followers read each entry
+	// back to apply it while handling AppendEntries, and the leader to
+	// replicate it; without the cache each is a Badger read.
+	cached, err := raft.NewLogCache(logCacheSize, s.logs)
+	if err != nil {
+		return fmt.Errorf("create log cache: %w", err)
+	}
+	r, err := raft.NewRaft(s.raftConfig(noRestore), s.fsm, cached, s.logs, snaps, s.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}

@@ -14,15 +14,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	metrics "github.com/hashicorp/go-metrics"
 
 	"github.com/beacon-sd/beacon/catalog"
 	"github.com/beacon-sd/beacon/raftstore"
@@ -33,7 +34,27 @@ func main() {
 	writersFlag := flag.String("writers", "1,16,256", "concurrent writer counts")
 	mode := flag.String("mode", "all", "all, write, rss, or rss-child (internal)")
 	keys := flag.Int("rss-keys", 100_000, "keys to load for the memory measurement")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write measurements to this file")
+	showMetrics := flag.Bool("metrics", false, "print raft's timing metrics after the write measurements")
+	flag.IntVar(&maxAppend, "max-append-entries", raftstore.DefaultConfig().MaxAppendEntries, "raft MaxAppendEntries for the cluster")
 	flag.Parse()
+	if *showMetrics {
+		sink := metrics.NewInmemSink(time.Hour, time.Hour)
+		if _, err := metrics.NewGlobal(metrics.DefaultConfig("bench"), sink); err != nil {
+			fail("%v", err)
+		}
+		defer printMetrics(sink)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail("%v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail("%v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *mode == "rss-child" {
 		rssChild(*keys)
 		return
@@ -140,6 +161,9 @@ func badgerBaseline(n int, d time.Duration) result {
 	})
 }
 
+// maxAppend is the cluster's MaxAppendEntries (a flag, for tuning runs).
+var maxAppend int
+
 // cluster is a 3-server raftstore cluster on loopback, fsync on, with
 // production timing.
 type cluster struct {
@@ -170,6 +194,7 @@ func startCluster() *cluster {
 		cfg.BootstrapExpect = 3
 		cfg.RetryJoin = addrs
 		cfg.RetryInterval = 50 * time.Millisecond
+		cfg.MaxAppendEntries = maxAppend
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		s, err := raftstore.New(cfg)
 		if err != nil {
@@ -224,17 +249,16 @@ func writeTable(writers []int, d time.Duration) {
 			break
 		}
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "writers\tbadger synced ops/s\tp50\tp99\t\tbeacon 3-server ops/s\tp50\tp99\terrors\t\tvia follower ops/s\tp50\tp99\t")
+	fmt.Printf("%7s | %-28s | %-36s | %-28s\n", "", "raw Badger, synced (baseline)", "beacon, 3 servers, via leader", "beacon, via a follower")
+	fmt.Printf("%7s | %10s %8s %8s | %10s %8s %8s %6s | %10s %8s %8s\n", "writers", "ops/s", "p50", "p99", "ops/s", "p50", "p99", "errors", "ops/s", "p50", "p99")
 	for _, n := range writers {
 		base := badgerBaseline(n, d)
 		leader := replicated(c, c.leader(), n, d)
 		fwd := replicated(c, follower, n, d)
-		fmt.Fprintf(tw, "%d\t%.0f\t%s\t%s\t\t%.0f\t%s\t%s\t%d\t\t%.0f\t%s\t%s\t\n", n,
+		fmt.Printf("%7d | %10.0f %8s %8s | %10.0f %8s %8s %6d | %10.0f %8s %8s\n", n,
 			base.rate(), ms(base.p50), ms(base.p99),
 			leader.rate(), ms(leader.p50), ms(leader.p99), leader.errors+fwd.errors,
 			fwd.rate(), ms(fwd.p50), ms(fwd.p99))
-		_ = tw.Flush()
 	}
 	fmt.Println()
 }
@@ -321,4 +345,36 @@ func rss() int64 {
 		}
 	}
 	return 0
+}
+
+// printMetrics prints raft's timers and samples: where a write's time goes.
+func printMetrics(sink *metrics.InmemSink) {
+	data := sink.Data()
+	if len(data) == 0 {
+		return
+	}
+	fmt.Println("raft metrics (all servers, whole run):")
+	var names []string
+	samples := map[string]metrics.SampledValue{}
+	for _, iv := range data {
+		for name, s := range iv.Samples {
+			if agg, ok := samples[name]; ok && agg.AggregateSample != nil {
+				agg.Count += s.Count
+				agg.Sum += s.Sum
+				agg.Max = max(agg.Max, s.Max)
+				samples[name] = agg
+				continue
+			}
+			names = append(names, name)
+			samples[name] = s
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		s := samples[n]
+		if !strings.Contains(n, "raft") {
+			continue
+		}
+		fmt.Printf("  %-60s n=%-8d mean=%-10.3f max=%.3f\n", n, s.Count, s.Sum/float64(max(s.Count, 1)), s.Max)
+	}
 }
