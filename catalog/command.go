@@ -256,21 +256,29 @@ func Decode(buf []byte) (Command, error) {
 		}
 		return nil, fmt.Errorf("%w: type %d", ErrUnknownCommand, t)
 	}
-	if err := decodeValue(buf[1:], c); err != nil {
+	if err := decodeExact(buf[1:], c); err != nil {
 		return nil, fmt.Errorf("%w: type %d: %v", ErrCorruptCommand, t, err)
 	}
 	return c, nil
 }
 
-// decodeValue decodes msgpack data into v, turning any panic of the codec
-// into an error.
-func decodeValue(data []byte, v any) (err error) {
+// decodeExact decodes msgpack data into v, turning any panic of the codec
+// into an error and rejecting bytes after the value: a log entry with
+// trailing garbage is corrupt, not a command.
+func decodeExact(data []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("decode panic: %v", r)
 		}
 	}()
-	return codec.NewDecoderBytes(data, msgpackHandle).Decode(v)
+	dec := codec.NewDecoderBytes(data, msgpackHandle)
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if n := dec.NumBytesRead(); n != len(data) {
+		return fmt.Errorf("%d trailing bytes after the body", len(data)-n)
+	}
+	return nil
 }
 
 // encodeValue encodes v as msgpack.

@@ -198,6 +198,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"known type, truncated body", valid[:len(valid)-2], catalog.ErrCorruptCommand},
 		{"known type, string body", append([]byte{byte(catalog.CmdRegister)}, 0xa3, 'a', 'b', 'c'), catalog.ErrCorruptCommand},
 		{"known type, reserved byte", []byte{byte(catalog.CmdTxn), 0xc1}, catalog.ErrCorruptCommand},
+		{"valid body, trailing bytes", append(append([]byte{}, valid...), 0xc0, 0x01), catalog.ErrCorruptCommand},
 		{"known type, wrong field type", append([]byte{byte(catalog.CmdReapTombstones)}, 0x81, 0xa5, 'I', 'n', 'd', 'e', 'x', 0xa1, 'x'), catalog.ErrCorruptCommand},
 	}
 	for _, tc := range tests {

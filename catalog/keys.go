@@ -193,7 +193,7 @@ func prefixValues[T any](txn *badger.Txn, prefix []byte) ([]*T, error) {
 // many small values.
 var decoders = sync.Pool{New: func() any { return codec.NewDecoderBytes(nil, msgpackHandle) }}
 
-// decodeStored is decodeValue with a pooled decoder. It copies what it
+// decodeStored decodes a stored entity with a pooled decoder. It copies what it
 // decodes, so data may be a buffer Badger reuses.
 func decodeStored(data []byte, v any) (err error) {
 	d := decoders.Get().(*codec.Decoder)

@@ -96,34 +96,48 @@ func (sn *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
-// writeRecords writes every key and value but the applied index.
+// writeRecords writes every record of the logical state (eachRecord).
 func writeRecords(bw *bufio.Writer, txn *badger.Txn) (uint64, error) {
+	var count uint64
+	err := eachRecord(txn, func(k, v []byte) error {
+		bw.WriteByte(snapRecord)
+		count++
+		return writeKV(bw, k, v)
+	})
+	return count, err
+}
+
+// eachRecord calls fn with every key and value of the logical state: all
+// but the applied index. Snapshots carry exactly these and Hash covers
+// them.
+func eachRecord(txn *badger.Txn, fn func(k, v []byte) error) error {
 	it := txn.NewIterator(badger.DefaultIteratorOptions)
 	defer it.Close()
-	var count uint64
-	var lenBuf []byte
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		k := item.Key()
 		if string(k) == keyApplied {
 			continue
 		}
-		err := item.Value(func(v []byte) error {
-			bw.WriteByte(snapRecord)
-			lenBuf = binary.AppendUvarint(lenBuf[:0], uint64(len(k)))
-			bw.Write(lenBuf)
-			bw.Write(k)
-			lenBuf = binary.AppendUvarint(lenBuf[:0], uint64(len(v)))
-			bw.Write(lenBuf)
-			_, err := bw.Write(v)
+		if err := item.Value(func(v []byte) error { return fn(k, v) }); err != nil {
 			return err
-		})
-		if err != nil {
-			return count, err
 		}
-		count++
 	}
-	return count, nil
+	return nil
+}
+
+// writeKV writes k and then v, each after its length as a uvarint.
+func writeKV(w io.Writer, k, v []byte) error {
+	var n [binary.MaxVarintLen64]byte
+	for _, b := range [][]byte{k, v} {
+		if _, err := w.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))]); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type countingWriter struct {

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -171,30 +170,7 @@ func (s *Store) View(fn func(*ReadTx) error) error {
 func (s *Store) Hash() (string, error) {
 	h := sha256.New()
 	err := s.View(func(tx *ReadTx) error {
-		opts := badger.DefaultIteratorOptions
-		it := tx.txn.NewIterator(opts)
-		defer it.Close()
-		var lenBuf []byte
-		for it.Rewind(); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if string(k) == keyApplied {
-				continue
-			}
-			err := item.Value(func(v []byte) error {
-				lenBuf = binary.AppendUvarint(lenBuf[:0], uint64(len(k)))
-				h.Write(lenBuf)
-				h.Write(k)
-				lenBuf = binary.AppendUvarint(lenBuf[:0], uint64(len(v)))
-				h.Write(lenBuf)
-				h.Write(v)
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachRecord(tx.txn, func(k, v []byte) error { return writeKV(h, k, v) })
 	})
 	if err != nil {
 		return "", fmt.Errorf("hash catalog: %w", err)
