@@ -107,6 +107,30 @@ func (s *Server) bootstrapWith(peers []Peer) bool {
 	return true
 }
 
+// advertisedBootstrap returns the set this server bootstrapped with while
+// the cluster's configuration is still exactly that set, and nil otherwise:
+// once membership has changed (a server removed, added or moved), a server
+// without state must join the cluster as it is now, not bootstrap with its
+// original, stale configuration.
+func (s *Server) advertisedBootstrap() []Peer {
+	s.mu.Lock()
+	boot := s.bootstrapSet
+	s.mu.Unlock()
+	if boot == nil {
+		return nil
+	}
+	servers, _, err := s.Configuration()
+	if err != nil || len(servers) != len(boot) {
+		return nil
+	}
+	for _, srv := range servers {
+		if !srv.Voter || !containsPeer(boot, Peer{ID: srv.ID, Addr: srv.Address}) {
+			return nil
+		}
+	}
+	return boot
+}
+
 func containsPeer(peers []Peer, p Peer) bool {
 	for _, q := range peers {
 		if q == p {
@@ -154,10 +178,7 @@ func (s *Server) mergeKnown(peers []Peer) {
 // status answers a Status RPC, learning of the caller and its peers.
 func (s *Server) status(req *StatusRequest) StatusResponse {
 	s.mergeKnown(append(req.Known, req.From))
-	s.mu.Lock()
-	boot := s.bootstrapSet
-	s.mu.Unlock()
-	return StatusResponse{Self: s.self, HasState: s.hasState(), Leader: s.Leader().Addr, Known: s.knownPeers(), Bootstrap: boot}
+	return StatusResponse{Self: s.self, HasState: s.hasState(), Leader: s.Leader().Addr, Known: s.knownPeers(), Bootstrap: s.advertisedBootstrap()}
 }
 
 // membership runs a membership change on the leader: directly when this

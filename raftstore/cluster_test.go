@@ -276,3 +276,29 @@ func hasServer(servers []raftstore.ServerInfo, id string) bool {
 	}
 	return false
 }
+
+// A server removed by an operator and started again with an empty data dir
+// must join the cluster as it is now, not bootstrap itself with the
+// cluster's original (stale) server set.
+func TestRemovedServerRejoinsAfterRestartEmpty(t *testing.T) {
+	c := testcluster.New(t, 3)
+	victim := c.Followers()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.WaitLeader().Server.RemoveServer(ctx, raftstore.Peer{ID: victim.ID}); err != nil {
+		t.Fatalf("remove %s: %v", victim.ID, err)
+	}
+	c.RestartEmpty(victim.Index)
+	c.Eventually(10*time.Second, func() error {
+		servers, _, err := c.WaitLeader().Server.Configuration()
+		if err != nil || len(servers) != 3 || !hasServer(servers, victim.ID) {
+			return fmt.Errorf("configuration %v (err %v): %s has not rejoined", servers, err, victim.ID)
+		}
+		return nil
+	})
+	res := mustApply(t, c, c.WaitLeader().Index, put("after-rejoin", "1"))
+	c.WaitApplied(res.Index)
+	if e := readKV(t, victim, "after-rejoin"); e == nil {
+		t.Fatalf("%s rejoined but did not receive new writes", victim.ID)
+	}
+}
