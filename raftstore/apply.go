@@ -163,7 +163,7 @@ func (s *Server) Read(ctx context.Context, mode Consistency) (ReadInfo, error) {
 		return info, nil
 	}
 	if s.IsLeader() {
-		_, err := s.leaderReadIndex(mode == Consistent)
+		_, err := s.leaderReadIndex(ctx, mode == Consistent)
 		return info, err
 	}
 	leader := s.Leader().Addr
@@ -194,16 +194,35 @@ func (s *Server) readInfo(mode Consistency) ReadInfo {
 }
 
 // leaderReadIndex returns the index a read must reflect, on the leader.
-// For a consistent read it first checks that the leader is ready and still
-// leads a quorum.
-func (s *Server) leaderReadIndex(consistent bool) (uint64, error) {
+// For a consistent read it first waits (within ctx) until a new leader is
+// ready — its barrier applied everything committed in earlier terms — and
+// then checks that it still leads a quorum.
+func (s *Server) leaderReadIndex(ctx context.Context, consistent bool) (uint64, error) {
 	if consistent {
-		if !s.ready.Load() {
-			return 0, ErrNotReady
+		if err := s.waitReady(ctx); err != nil {
+			return 0, err
 		}
-		if err := s.awaitFor(s.cfg.RPCTimeout, s.raft.VerifyLeader()); err != nil {
+		if err := s.await(ctx, s.raft.VerifyLeader()); err != nil {
 			return 0, fmt.Errorf("%w: verify leadership: %w", ErrNoLeader, err)
 		}
 	}
 	return s.fsm.Applied(), nil
+}
+
+// waitReady waits until this leader is ready for consistent reads. It
+// gives up when leadership is lost, ctx ends or the server stops.
+func (s *Server) waitReady(ctx context.Context) error {
+	for delay := time.Millisecond; !s.ready.Load(); delay = min(2*delay, 20*time.Millisecond) {
+		if !s.IsLeader() {
+			return fmt.Errorf("%w: leadership lost", ErrNotReady)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
+		case <-s.shutdownCh:
+			return ErrShutdown
+		}
+	}
+	return nil
 }

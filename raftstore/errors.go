@@ -11,8 +11,9 @@ var (
 	// (or became unreachable) before confirming it; it may or may not have
 	// been committed. Retrying a non-idempotent write may apply it twice.
 	ErrOutcomeUnknown = errors.New("write outcome unknown")
-	// ErrNotReady: this server just became leader and has not yet applied
-	// every earlier entry, so it cannot serve a consistent read yet.
+	// ErrNotReady: this server just became leader and did not finish
+	// applying every earlier entry (or lost leadership) within the read's
+	// deadline, so it could not serve a consistent read.
 	ErrNotReady = errors.New("leader not ready for consistent reads")
 	// ErrShutdown: the server is shutting down.
 	ErrShutdown = errors.New("server shut down")

@@ -111,7 +111,9 @@ func (e *rpcEndpoint) ReadIndex(req *ReadIndexRequest, resp *ReadIndexResponse) 
 		resp.NotLeader = true
 		return nil
 	}
-	idx, err := e.s.leaderReadIndex(req.Consistent)
+	ctx, cancel := context.WithTimeout(context.Background(), e.s.cfg.RPCTimeout)
+	defer cancel()
+	idx, err := e.s.leaderReadIndex(ctx, req.Consistent)
 	if err != nil {
 		resp.ErrMsg = err.Error()
 	}
