@@ -41,6 +41,9 @@ func (TCP) Dial(ctx context.Context, addr string) (net.Conn, error) {
 const (
 	protoRaft byte = 'R'
 	protoRPC  byte = 'C'
+	// ProtoHTTP carries the HTTP API: client agents forward requests to a
+	// server over its server port (see DialHTTP).
+	ProtoHTTP byte = 'H'
 )
 
 var errMuxClosed = errors.New("raftstore: listener closed")
@@ -52,6 +55,7 @@ type mux struct {
 	net     Network
 	log     *slog.Logger
 	raftCh  chan net.Conn
+	httpCh  chan net.Conn
 	rpcConn func(net.Conn)
 
 	closeOnce sync.Once
@@ -66,7 +70,7 @@ type mux struct {
 }
 
 func newMux(ln net.Listener, nw Network, rpcConn func(net.Conn), log *slog.Logger) *mux {
-	return &mux{ln: ln, net: nw, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+	return &mux{ln: ln, net: nw, log: log, raftCh: make(chan net.Conn, 16), httpCh: make(chan net.Conn), rpcConn: rpcConn, closed: make(chan struct{}), conns: make(map[net.Conn]struct{})}
 }
 
 // start begins accepting connections. The server calls it once raft and
@@ -142,6 +146,14 @@ func (m *mux) route(c net.Conn) {
 		}
 	case protoRPC:
 		m.rpcConn(c)
+	case ProtoHTTP:
+		select {
+		case m.httpCh <- c:
+		case <-m.closed:
+			_ = c.Close()
+		case <-time.After(5 * time.Second): // no HTTP handler attached
+			_ = c.Close()
+		}
 	default:
 		m.log.Warn("connection with unknown protocol byte", "remote", c.RemoteAddr().String(), "byte", b[0])
 		_ = c.Close()
@@ -206,4 +218,44 @@ func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return l.m.dial(ctx, string(addr), protoRaft)
+}
+
+// httpListener is the net.Listener an http.Server serves the mux's HTTP
+// connections from.
+type httpListener struct {
+	m    *mux
+	addr net.Addr
+}
+
+func (l *httpListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.m.httpCh:
+		return c, nil
+	case <-l.m.closed:
+		return nil, errMuxClosed
+	}
+}
+
+// Close is a no-op: the mux's Close ends Accept.
+func (l *httpListener) Close() error { return nil }
+
+func (l *httpListener) Addr() net.Addr { return l.addr }
+
+// DialHTTP connects to a server's server port for HTTP: the returned
+// connection speaks HTTP/1.1 to that server's API handler. Client agents
+// use it (as an http.Transport's DialContext) to forward requests.
+func DialHTTP(ctx context.Context, nw Network, addr string) (net.Conn, error) {
+	c, err := nw.Dial(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetWriteDeadline(dl)
+	}
+	if _, err := c.Write([]byte{ProtoHTTP}); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("announce protocol to %s: %w", addr, err)
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/rpc"
 	"os"
 	"path/filepath"
@@ -38,6 +39,7 @@ type Server struct {
 	trans *raft.NetworkTransport
 	pool  *rpcPool
 	rpc   *rpc.Server
+	http  *http.Server // serves ProtoHTTP connections once ServeHTTP is called
 
 	ready      atomic.Bool   // leader has applied everything before its term
 	leaderGen  atomic.Uint64 // bumped on every leadership change
@@ -242,7 +244,11 @@ func (s *Server) Shutdown() error {
 	}
 	s.stopped = true
 	close(s.shutdownCh)
+	hs := s.http
 	s.mu.Unlock()
+	if hs != nil {
+		_ = hs.Close()
+	}
 	err := s.raft.Shutdown().Error()
 	s.pool.close()
 	errs := []error{err, s.trans.Close(), s.mux.Close()}
@@ -305,6 +311,23 @@ func (s *Server) awaitFor(d time.Duration, f raft.Future) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return s.await(ctx, f)
+}
+
+// ServeHTTP serves h to the connections that announce ProtoHTTP on the
+// server port (client agents forwarding API requests). Call it once.
+func (s *Server) ServeHTTP(h http.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.http != nil {
+		return
+	}
+	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ln := &httpListener{m: s.mux, addr: s.mux.ln.Addr()}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.http.Serve(ln)
+	}()
 }
 
 // Store returns the catalog store for reads (after Read) and watches.

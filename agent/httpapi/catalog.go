@@ -1,0 +1,4 @@
+package httpapi
+
+// routesCatalog registers the catalog endpoints.
+func (a *API) routesCatalog() {}

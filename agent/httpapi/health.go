@@ -1,0 +1,4 @@
+package httpapi
+
+// routesHealth registers the health endpoints.
+func (a *API) routesHealth() {}

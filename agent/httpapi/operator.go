@@ -1,0 +1,4 @@
+package httpapi
+
+// routesOperator registers the operator endpoints.
+func (a *API) routesOperator() {}

@@ -1,0 +1,4 @@
+package httpapi
+
+// routesSession registers the session endpoints.
+func (a *API) routesSession() {}

