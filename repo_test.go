@@ -74,6 +74,7 @@ var allowedImports = map[string][]string{
 	"configs":   {},
 	"api":       {},
 	"ui":        {},
+	"cli":       {"api"},
 	"raftstore": {"catalog", "internal/hclogslog"},
 	"health":    {"catalog"},
 	"dns":       {"catalog"},

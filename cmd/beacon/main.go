@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/agent"
+	"github.com/beacon-sd/beacon/cli"
 	"github.com/beacon-sd/beacon/configs"
 )
 
@@ -37,9 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "beacon: unknown command %q\n", args[0])
-	usage(stderr)
-	return 1
+	return cli.Run(args, stdout, stderr, os.Getenv)
 }
 
 func usage(w io.Writer) {
