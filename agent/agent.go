@@ -2,35 +2,104 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"sync"
 	"time"
 
+	"github.com/beacon-sd/beacon/agent/httpapi"
 	"github.com/beacon-sd/beacon/configs"
 	"github.com/beacon-sd/beacon/raftstore"
 )
 
-// Agent is a running beacon agent. So far it runs the server role: a Raft
-// member holding the replicated catalog.
+// Version is the agent's version, reported by /v1/agent/self.
+var Version = "0.1.0-dev"
+
+// Agent is a running beacon agent: a server (a Raft member holding the
+// catalog) or a client (which reaches the catalog through a server), with
+// the HTTP API on its client addresses.
 type Agent struct {
-	cfg    configs.Config
-	log    *slog.Logger
-	server *raftstore.Server
+	cfg       configs.Config
+	log       *slog.Logger
+	server    *raftstore.Server // nil on a client
+	remote    *remote           // nil on a server
+	telemetry *telemetry
+	api       *httpapi.API
+
+	httpServers []*http.Server
+	httpAddrs   []net.Addr
+	wg          sync.WaitGroup
+
+	leaveOnce sync.Once
+	leaveCh   chan struct{} // closed when the API asked the agent to leave
+
+	stopOnce sync.Once
+	stopCtx  context.Context // ends when the agent shuts down
+	stop     context.CancelFunc
 }
 
-// New starts an agent from cfg.
-func New(cfg configs.Config, log *slog.Logger) (*Agent, error) {
+// New starts an agent from cfg: its role, then its listeners. It returns
+// once every listener is bound (a server may still be looking for its
+// cluster; see WaitLeader).
+func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if !cfg.Server {
-		return nil, fmt.Errorf("client agents are not implemented yet: run with -server or -dev")
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	tel, err := setupTelemetry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a = &Agent{cfg: cfg, log: log, telemetry: tel, leaveCh: make(chan struct{})}
+	a.stopCtx, a.stop = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			a.Shutdown(context.Background(), false)
+		}
+	}()
+	apiCfg := httpapi.DefaultConfig()
+	apiCfg.Datacenter, apiCfg.NodeName, apiCfg.EnableDebug = cfg.Datacenter, cfg.NodeName, cfg.EnableDebug
+	deps := httpapi.Deps{Agent: a.agentHandler(), Metrics: tel, Logger: log}
+	if cfg.Server {
+		if a.server, err = startServer(cfg, log); err != nil {
+			return a, err
+		}
+		st := serverStore{a.server}
+		deps.Store, deps.Cluster = st, st
+		internal := apiCfg
+		internal.Internal = true
+		a.server.ServeHTTP(httpapi.New(internal, deps))
+	} else {
+		if len(cfg.RetryJoin) == 0 {
+			return a, errors.New("retry-join: a client agent needs at least one server address (-retry-join)")
+		}
+		a.remote = newRemote(cfg.RetryJoin, log)
+		deps.Remote = a.remote
+		a.wg.Add(1)
+		go a.refreshServers()
+	}
+	a.api = httpapi.New(apiCfg, deps)
+	if err := a.listenHTTP(); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// startServer starts the Raft server of a server agent.
+func startServer(cfg configs.Config, log *slog.Logger) (*raftstore.Server, error) {
 	rc := raftstore.DefaultConfig()
 	rc.NodeID = cfg.NodeName
 	rc.BindAddr = cfg.ServerAddr()
 	rc.Advertise = cfg.Advertise
-	rc.DataDir = cfg.DataDir
+	if rc.Advertise != "" {
+		rc.Advertise = net.JoinHostPort(cfg.Advertise, fmt.Sprint(cfg.Ports.Server))
+	}
+	rc.DataDir = cfg.DataDir // raft/, state/ and snapshots/ inside
 	rc.BootstrapExpect = cfg.BootstrapExpect
 	rc.RetryJoin = cfg.RetryJoin
 	rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = cfg.RaftTiming()
@@ -39,34 +108,126 @@ func New(cfg configs.Config, log *slog.Logger) (*Agent, error) {
 		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
 	}
 	rc.Logger = log
-	srv, err := raftstore.New(rc)
-	if err != nil {
-		return nil, err
-	}
-	return &Agent{cfg: cfg, log: log, server: srv}, nil
+	return raftstore.New(rc)
 }
 
-// Server returns the agent's Raft server.
+// listenHTTP binds the HTTP API on every client address.
+func (a *Agent) listenHTTP() error {
+	if a.cfg.Ports.HTTP < 0 {
+		return nil
+	}
+	handler := limitRate(a.api, a.cfg.Limits.RequestRate, a.cfg.Limits.RequestBurst)
+	for _, addr := range a.cfg.HTTPAddrs() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("http: listen on %s: %w", addr, err)
+		}
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		}
+		a.httpServers = append(a.httpServers, srv)
+		a.httpAddrs = append(a.httpAddrs, ln.Addr())
+		lln := limitConns(ln, a.cfg.Limits.HTTPMaxConnsPerClient)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := srv.Serve(lln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("http server stopped", "addr", ln.Addr().String(), "error", err)
+			}
+		}()
+		a.log.Info("http api listening", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// refreshServers keeps a client's server list current.
+func (a *Agent) refreshServers() {
+	defer a.wg.Done()
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(a.stopCtx, 5*time.Second)
+		if err := a.remote.refresh(ctx); err != nil && a.stopCtx.Err() == nil {
+			a.log.Debug("refresh server list", "error", err)
+		}
+		cancel()
+		select {
+		case <-a.stopCtx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// agentHandler serves /v1/agent/*.
+func (a *Agent) agentHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/agent/metrics", a.telemetry)
+	return mux
+}
+
+// Server returns the agent's Raft server (nil on a client agent).
 func (a *Agent) Server() *raftstore.Server { return a.server }
+
+// HTTPAddr is the address of the first HTTP listener ("" without one).
+func (a *Agent) HTTPAddr() string {
+	if len(a.httpAddrs) == 0 {
+		return ""
+	}
+	return a.httpAddrs[0].String()
+}
+
+// Config returns the configuration the agent runs with.
+func (a *Agent) Config() configs.Config { return a.cfg }
+
+// LeaveRequested is closed when a client of the API asked the agent to
+// leave (PUT /v1/agent/leave); the process should then shut down.
+func (a *Agent) LeaveRequested() <-chan struct{} { return a.leaveCh }
 
 // WaitLeader blocks until the cluster has a leader or ctx ends.
 func (a *Agent) WaitLeader(ctx context.Context) error {
-	for a.server.Leader().Addr == "" {
+	for {
+		if a.server != nil && a.server.Leader().Addr != "" {
+			return nil
+		}
+		if a.remote != nil {
+			var leader string
+			if err := a.remote.getJSON(ctx, "/v1/status/leader?stale", &leader); err == nil && leader != "" {
+				return nil
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for a cluster leader: %w", ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return nil
 }
 
-// Shutdown leaves the cluster gracefully (when leave is true) and stops.
+// Shutdown stops the agent: the HTTP listeners first (in-flight requests
+// get until ctx ends), then, when leave is true, a graceful leave, then the
+// server.
 func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
-	if leave && !a.cfg.Dev {
-		if err := a.server.Leave(ctx); err != nil {
-			a.log.Warn("graceful leave failed", "error", err)
+	var errs []error
+	a.stopOnce.Do(func() {
+		a.stop()
+		for _, s := range a.httpServers {
+			if err := s.Shutdown(ctx); err != nil {
+				_ = s.Close()
+			}
 		}
-	}
-	return a.server.Shutdown()
+		if a.server != nil {
+			if leave && !a.cfg.Dev {
+				if err := a.server.Leave(ctx); err != nil {
+					a.log.Warn("graceful leave failed", "error", err)
+				}
+			}
+			errs = append(errs, a.server.Shutdown())
+		}
+		a.wg.Wait()
+	})
+	return errors.Join(errs...)
 }

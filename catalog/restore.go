@@ -144,3 +144,8 @@ func (s *Store) loadRecords(r io.Reader) error {
 		}
 	}
 }
+
+// CheckSnapshot reads a whole snapshot stream, verifying its framing and
+// checksum, and returns the applied index it was taken at. An error wraps
+// ErrCorruptSnapshot.
+func CheckSnapshot(r io.Reader) (uint64, error) { return checkSnapshot(r) }

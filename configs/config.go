@@ -1,10 +1,8 @@
 package configs
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -13,7 +11,8 @@ import (
 )
 
 // Config is the whole configuration of an agent, one sub-struct per
-// component. Defaults live only in Default.
+// component. Defaults live only in Default; Load fills the rest from files
+// and flags.
 type Config struct {
 	NodeName   string
 	Datacenter string
@@ -22,10 +21,12 @@ type Config struct {
 	Server     bool
 	LogLevel   string
 	LogJSON    bool
+	NodeMeta   map[string]string
 
-	BindAddr  string // address the server port binds to
-	Advertise string // address other servers dial; empty: BindAddr
-	Ports     Ports
+	BindAddr    string   // address the server port binds to
+	Advertise   string   // address other servers dial; empty: BindAddr
+	ClientAddrs []string // addresses the HTTP and DNS listeners bind to
+	Ports       Ports
 
 	BootstrapExpect int
 	RetryJoin       []string
@@ -33,128 +34,127 @@ type Config struct {
 	// RaftMultiplier scales Raft's timing like Consul's raft_multiplier:
 	// 1 for production-grade hardware, up to 10 for slow machines.
 	RaftMultiplier int
+
+	// LeaveOnTerminate makes SIGTERM leave the cluster gracefully. Consul
+	// defaults servers to false; beacon always leaves unless told not to.
+	LeaveOnTerminate bool
+
+	EnableScriptChecks bool // allow checks with args (run a program)
+	EnableDebug        bool // serve /debug/pprof on the HTTP port
+	UI                 bool // serve the dashboard
+
+	// CheckUpdateInterval is how long an unchanged check output may go
+	// unsynced to the servers (Consul's check_update_interval).
+	CheckUpdateInterval time.Duration
+
+	Limits    Limits
+	Telemetry Telemetry
+
+	Services []ServiceDefinition // registered when the agent starts
+	Checks   []CheckDefinition   // node-level checks (or ServiceID set)
+
+	// ConfigFiles and ConfigDirs are the -config-file and -config-dir
+	// flags as given. To reload (SIGHUP), call Load again with the same
+	// arguments.
+	ConfigFiles []string
+	ConfigDirs  []string
+
+	files []string // every file read, in order; see Files
 }
 
-// Ports are the listener ports.
+// Ports are the listener ports. -1 disables the HTTP or DNS listener.
 type Ports struct {
 	Server int // Raft and server RPC (Consul's 8300)
 	HTTP   int
 	DNS    int
 }
 
+// Limits bound what one client can ask of the HTTP API.
+type Limits struct {
+	HTTPMaxConnsPerClient int     // concurrent connections per client IP; 0: unlimited
+	RequestRate           float64 // requests per second per client IP; 0: unlimited
+	RequestBurst          int     // 0: see Burst
+}
+
+// Burst is the request burst to allow: RequestBurst, or when that is 0 the
+// rate rounded up (at least 1).
+func (l Limits) Burst() int {
+	if l.RequestBurst > 0 {
+		return l.RequestBurst
+	}
+	return max(1, int(math.Ceil(min(l.RequestRate, math.MaxInt32))))
+}
+
+// Telemetry configures metrics.
+type Telemetry struct {
+	DisableHostname bool // do not prefix gauges with the host name
+	// PrometheusRetentionTime is how long a metric not updated stays on
+	// /v1/agent/metrics?format=prometheus.
+	PrometheusRetentionTime time.Duration
+}
+
 // Default returns the configuration of an agent started with no flags.
 func Default() Config {
 	host, _ := os.Hostname()
 	return Config{
-		NodeName:       host,
-		Datacenter:     "dc1",
-		LogLevel:       "info",
-		BindAddr:       "0.0.0.0",
-		Ports:          Ports{Server: 8300, HTTP: 8500, DNS: 8600},
-		RaftMultiplier: 1,
+		NodeName:            host,
+		Datacenter:          "dc1",
+		LogLevel:            "info",
+		BindAddr:            "0.0.0.0",
+		ClientAddrs:         []string{"127.0.0.1"},
+		Ports:               Ports{Server: 8300, HTTP: 8500, DNS: 8600},
+		RaftMultiplier:      1,
+		LeaveOnTerminate:    true,
+		CheckUpdateInterval: 5 * time.Minute,
+		Limits:              Limits{HTTPMaxConnsPerClient: 200},
+		Telemetry:           Telemetry{PrometheusRetentionTime: 60 * time.Second},
 	}
 }
 
-// devOverrides applies -dev: one in-memory server, every listener on
-// 127.0.0.1, bootstrapped alone.
-func devOverrides(c *Config) {
-	c.Dev = true
-	c.Server = true
-	c.BootstrapExpect = 1
+// devDefaults applies what -dev changes before files and flags are read,
+// so either may still override it.
+func devDefaults(c *Config) {
 	c.BindAddr = "127.0.0.1"
-	c.DataDir = ""
+	c.ClientAddrs = []string{"127.0.0.1"}
 	if c.NodeName == "" {
 		c.NodeName = "dev"
 	}
 }
 
-// ErrHelp is returned by LoadArgs when -h or -help was given.
-var ErrHelp = flag.ErrHelp
-
-// LoadArgs builds a Config from Default and the agent's command-line flags
-// (Consul's names). Usage and flag errors are written to out.
-func LoadArgs(args []string, out io.Writer) (Config, error) {
-	c := Default()
-	fs := flag.NewFlagSet("beacon agent", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.BoolVar(&c.Dev, "dev", false, "run a single in-memory server with every listener on 127.0.0.1")
-	fs.BoolVar(&c.Server, "server", false, "run as a server (Raft voter)")
-	fs.StringVar(&c.NodeName, "node", c.NodeName, "node name, unique in the cluster")
-	fs.StringVar(&c.Datacenter, "datacenter", c.Datacenter, "datacenter name")
-	fs.StringVar(&c.DataDir, "data-dir", "", "directory for persistent state (required unless -dev)")
-	fs.StringVar(&c.BindAddr, "bind", c.BindAddr, "address the server port binds to")
-	fs.StringVar(&c.Advertise, "advertise", "", "address other servers reach this one at")
-	fs.IntVar(&c.Ports.Server, "server-port", c.Ports.Server, "Raft and server RPC port")
-	fs.IntVar(&c.Ports.HTTP, "http-port", c.Ports.HTTP, "HTTP API port")
-	fs.IntVar(&c.Ports.DNS, "dns-port", c.Ports.DNS, "DNS port")
-	fs.IntVar(&c.BootstrapExpect, "bootstrap-expect", 0, "servers to wait for before bootstrapping the cluster")
-	fs.Func("retry-join", "HOST:PORT of another server's -server-port (repeatable)", func(v string) error {
-		c.RetryJoin = append(c.RetryJoin, v)
-		return nil
-	})
-	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "trace, debug, info, warn or error")
-	fs.BoolVar(&c.LogJSON, "log-json", false, "log as JSON")
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if c.Dev {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		bind, name := c.BindAddr, c.NodeName
-		devOverrides(&c)
-		if set["bind"] {
-			c.BindAddr = bind
-		}
-		if set["node"] {
-			c.NodeName = name
-		}
-	}
-	return c, c.Validate()
+// devForce applies what -dev always means, whatever files and flags say:
+// one in-memory server, bootstrapped alone.
+func devForce(c *Config) {
+	c.Dev = true
+	c.Server = true
+	c.BootstrapExpect = 1
+	c.DataDir = ""
 }
 
-// Validate reports the first field that cannot work, naming it.
-func (c Config) Validate() error {
-	switch {
-	case c.NodeName == "":
-		return errors.New("node: a node name is required (-node)")
-	case !c.Dev && c.DataDir == "":
-		return errors.New("data-dir: required unless -dev")
-	case c.BootstrapExpect < 0:
-		return fmt.Errorf("bootstrap-expect: must not be negative, got %d", c.BootstrapExpect)
-	case c.BootstrapExpect > 0 && !c.Server:
-		return errors.New("bootstrap-expect: only servers bootstrap (add -server)")
-	case c.RaftMultiplier < 1 || c.RaftMultiplier > 10:
-		return fmt.Errorf("raft_multiplier: must be 1..10, got %d", c.RaftMultiplier)
-	}
-	for name, p := range map[string]int{"server-port": c.Ports.Server, "http-port": c.Ports.HTTP, "dns-port": c.Ports.DNS} {
-		if p < 0 || p > 65535 {
-			return fmt.Errorf("%s: must be 0..65535, got %d", name, p)
-		}
-	}
-	if net.ParseIP(c.BindAddr) == nil {
-		return fmt.Errorf("bind: %q is not an IP address", c.BindAddr)
-	}
-	for _, a := range c.RetryJoin {
-		host, port, err := net.SplitHostPort(a)
-		if err != nil || host == "" {
-			return fmt.Errorf("retry-join: %q must be HOST:PORT", a)
-		}
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return fmt.Errorf("retry-join: %q has a bad port", a)
-		}
-	}
-	if _, err := ParseLogLevel(c.LogLevel); err != nil {
-		return err
-	}
-	return nil
-}
+// Files returns every configuration file Load read, in the order read.
+func (c Config) Files() []string { return c.files }
 
 // ServerAddr is the host:port the server port binds to.
 func (c Config) ServerAddr() string {
 	return net.JoinHostPort(c.BindAddr, strconv.Itoa(c.Ports.Server))
+}
+
+// HTTPAddrs are the host:port pairs the HTTP API listens on, one per
+// client address; none when the HTTP port is -1.
+func (c Config) HTTPAddrs() []string { return c.listenAddrs(c.Ports.HTTP) }
+
+// DNSAddrs are the host:port pairs the DNS server listens on, one per
+// client address; none when the DNS port is -1.
+func (c Config) DNSAddrs() []string { return c.listenAddrs(c.Ports.DNS) }
+
+func (c Config) listenAddrs(port int) []string {
+	if port < 0 {
+		return nil
+	}
+	addrs := make([]string, 0, len(c.ClientAddrs))
+	for _, a := range c.ClientAddrs {
+		addrs = append(addrs, net.JoinHostPort(a, strconv.Itoa(port)))
+	}
+	return addrs
 }
 
 // RaftTiming returns heartbeat and election timeouts scaled by
@@ -164,7 +164,7 @@ func (c Config) RaftTiming() (heartbeat, election, lease time.Duration) {
 	return m * time.Second, m * time.Second, m * 500 * time.Millisecond
 }
 
-// ParseLogLevel accepts Consul's level names.
+// ParseLogLevel accepts Consul's level names and returns the slog level.
 func ParseLogLevel(s string) (int, error) {
 	switch strings.ToLower(s) {
 	case "trace":
@@ -178,5 +178,5 @@ func ParseLogLevel(s string) (int, error) {
 	case "error", "err":
 		return 8, nil
 	}
-	return 0, fmt.Errorf("log-level: unknown level %q (want trace, debug, info, warn or error)", s)
+	return 0, fmt.Errorf("unknown log level %q (want trace, debug, info, warn or error)", s)
 }

@@ -223,8 +223,14 @@ func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 // httpListener is the net.Listener an http.Server serves the mux's HTTP
 // connections from.
 type httpListener struct {
-	m    *mux
-	addr net.Addr
+	m         *mux
+	addr      net.Addr
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func newHTTPListener(m *mux) *httpListener {
+	return &httpListener{m: m, addr: m.ln.Addr(), closed: make(chan struct{})}
 }
 
 func (l *httpListener) Accept() (net.Conn, error) {
@@ -233,11 +239,16 @@ func (l *httpListener) Accept() (net.Conn, error) {
 		return c, nil
 	case <-l.m.closed:
 		return nil, errMuxClosed
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
 }
 
-// Close is a no-op: the mux's Close ends Accept.
-func (l *httpListener) Close() error { return nil }
+// Close ends Accept; the mux's listener stays open.
+func (l *httpListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
 
 func (l *httpListener) Addr() net.Addr { return l.addr }
 

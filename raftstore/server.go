@@ -322,7 +322,7 @@ func (s *Server) ServeHTTP(h http.Handler) {
 		return
 	}
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	ln := &httpListener{m: s.mux, addr: s.mux.ln.Addr()}
+	ln := newHTTPListener(s.mux)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

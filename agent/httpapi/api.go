@@ -87,6 +87,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// EnableDebug serves net/http/pprof under /debug/pprof/.
 	EnableDebug bool
+	// Internal serves /v1/internal/*, the endpoints client agents use; only
+	// the handler on a server's server port sets it.
+	Internal bool
 }
 
 // DefaultConfig returns Consul's limits.

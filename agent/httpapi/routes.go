@@ -15,6 +15,9 @@ func (a *API) routes(agent http.Handler) {
 	a.routesStatus()
 	a.routesOperator()
 	a.routesSnapshot()
+	if a.cfg.Internal {
+		a.routesInternal()
+	}
 	if agent != nil {
 		a.mux.Handle("/v1/agent/", agent)
 	}

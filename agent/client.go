@@ -1,0 +1,185 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/beacon-sd/beacon/agent/httpapi"
+	"github.com/beacon-sd/beacon/catalog"
+	"github.com/beacon-sd/beacon/raftstore"
+)
+
+// remote is a client agent's way to the catalog: it forwards API requests
+// to a server over the server's server port (raftstore.ProtoHTTP) and
+// fails over to another server when the one it uses is unreachable.
+type remote struct {
+	log    *slog.Logger
+	client *http.Client
+	proxy  *httputil.ReverseProxy
+
+	// mu guards servers and current.
+	mu      sync.Mutex
+	servers []string // server addresses: retry-join plus those learnt from /v1/status/peers
+	current int      // index in servers of the one in use
+}
+
+// maxReplayBody is the largest request body a client agent buffers so that
+// a request can be retried on another server when its connection broke
+// before anything was sent.
+const maxReplayBody = 1 << 20
+
+func newRemote(servers []string, log *slog.Logger) *remote {
+	r := &remote{log: log, servers: append([]string(nil), servers...)}
+	r.client = serverHTTPClient(r.dial)
+	r.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "beacon-server"
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: r.client.Transport,
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			httpapi.WriteText(w, http.StatusInternalServerError, "No known Consul servers: "+err.Error())
+		},
+		FlushInterval: -1,
+	}
+	return r
+}
+
+// dial connects to the server in use, or to the next reachable one.
+func (r *remote) dial(ctx context.Context) (net.Conn, error) {
+	r.mu.Lock()
+	servers, start := append([]string(nil), r.servers...), r.current
+	r.mu.Unlock()
+	if len(servers) == 0 {
+		return nil, errors.New("no servers known (set -retry-join)")
+	}
+	var errs []error
+	for i := range servers {
+		k := (start + i) % len(servers)
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := raftstore.DialHTTP(actx, raftstore.TCP{}, servers[k])
+		cancel()
+		if err == nil {
+			if k != start {
+				r.mu.Lock()
+				r.current = k
+				r.mu.Unlock()
+				r.log.Info("using another server", "server", servers[k])
+			}
+			return c, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, fmt.Errorf("no server reachable: %w", errors.Join(errs...))
+}
+
+// ServeHTTP forwards a request to a server. Small bodies are buffered so
+// the transport can replay the request on a fresh connection.
+func (r *remote) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Body != nil && req.ContentLength >= 0 && req.ContentLength <= maxReplayBody {
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxReplayBody+1))
+		if err != nil {
+			httpapi.WriteError(w, err)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	r.proxy.ServeHTTP(w, req)
+}
+
+// refresh learns the current server set from /v1/status/peers.
+func (r *remote) refresh(ctx context.Context) error {
+	var peers []string
+	if err := r.getJSON(ctx, "/v1/status/peers?stale", &peers); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	known := make(map[string]bool, len(r.servers))
+	for _, s := range r.servers {
+		known[s] = true
+	}
+	for _, p := range peers {
+		if !known[p] {
+			r.servers = append(r.servers, p)
+		}
+	}
+	return nil
+}
+
+func (r *remote) getJSON(ctx context.Context, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://beacon-server"+path, nil)
+	if err != nil {
+		return err
+	}
+	return r.do(req, v)
+}
+
+func (r *remote) do(req *http.Request, v any) error {
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return json.Unmarshal(body, v)
+}
+
+// Apply implements the local state's catalog writer over the server's
+// internal endpoint.
+func (r *remote) Apply(ctx context.Context, cmd catalog.Command) (catalog.Result, error) {
+	if err := cmd.Validate(); err != nil {
+		return catalog.Result{}, err
+	}
+	data, err := catalog.Encode(cmd)
+	if err != nil {
+		return catalog.Result{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://beacon-server/v1/internal/apply", bytes.NewReader(data))
+	if err != nil {
+		return catalog.Result{}, err
+	}
+	var out httpapi.ApplyResult
+	if err := r.do(req, &out); err != nil {
+		return catalog.Result{}, err
+	}
+	res := catalog.Result{Index: out.Index, OK: out.OK, Txn: out.Txn}
+	if out.ErrCode != "" || out.ErrMsg != "" {
+		res.Err = catalog.ErrorFromCode(out.ErrCode, out.ErrMsg)
+	}
+	return res, res.Err
+}
+
+// NodeState reads this node's catalog entries from a server.
+func (r *remote) NodeState(ctx context.Context, node string) (*catalog.Node, []*catalog.Service, []*catalog.Check, error) {
+	var st httpapi.NodeState
+	if err := r.getJSON(ctx, "/v1/internal/node/"+url.PathEscape(node), &st); err != nil {
+		return nil, nil, nil, err
+	}
+	return st.Node, st.Services, st.Checks, nil
+}
+
+// Servers returns the server addresses the client knows.
+func (r *remote) Servers() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.servers...)
+}

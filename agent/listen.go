@@ -1,0 +1,142 @@
+package agent
+
+import (
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/beacon-sd/beacon/agent/httpapi"
+)
+
+// connLimitListener refuses a client's connection beyond max concurrent
+// ones from its IP (Consul's http_max_conns_per_client), answering 429 on
+// the raw connection so the client sees why.
+type connLimitListener struct {
+	net.Listener
+	max int
+
+	// mu guards open.
+	mu   sync.Mutex
+	open map[string]int
+}
+
+func limitConns(ln net.Listener, max int) net.Listener {
+	if max <= 0 {
+		return ln
+	}
+	return &connLimitListener{Listener: ln, max: max, open: make(map[string]int)}
+}
+
+const tooManyConns = "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 44\r\nConnection: close\r\n\r\ntoo many open connections from this client\r\n"
+
+func (l *connLimitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(c.RemoteAddr())
+		l.mu.Lock()
+		if l.open[ip] >= l.max {
+			l.mu.Unlock()
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte(tooManyConns))
+			_ = c.Close()
+			continue
+		}
+		l.open[ip]++
+		l.mu.Unlock()
+		return &limitedConn{Conn: c, l: l, ip: ip}, nil
+	}
+}
+
+type limitedConn struct {
+	net.Conn
+	l    *connLimitListener
+	ip   string
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		if c.l.open[c.ip]--; c.l.open[c.ip] <= 0 {
+			delete(c.l.open, c.ip)
+		}
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func remoteIP(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// rateLimiter answers 429 to a client IP that exceeds its request rate.
+// Limiters idle for a minute are dropped.
+type rateLimiter struct {
+	next  http.Handler
+	rate  rate.Limit
+	burst int
+
+	// mu guards clients.
+	mu      sync.Mutex
+	clients map[string]*clientLimiter
+	sweep   time.Time
+}
+
+type clientLimiter struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func limitRate(next http.Handler, perSecond float64, burst int) http.Handler {
+	if perSecond <= 0 {
+		return next
+	}
+	if burst <= 0 {
+		burst = max(1, int(perSecond))
+	}
+	return &rateLimiter{next: next, rate: rate.Limit(perSecond), burst: burst, clients: make(map[string]*clientLimiter), sweep: time.Now()}
+}
+
+func (rl *rateLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	now := time.Now()
+	rl.mu.Lock()
+	cl := rl.clients[ip]
+	if cl == nil {
+		cl = &clientLimiter{lim: rate.NewLimiter(rl.rate, rl.burst)}
+		rl.clients[ip] = cl
+	}
+	cl.seen = now
+	if now.Sub(rl.sweep) > time.Minute {
+		for k, c := range rl.clients {
+			if now.Sub(c.seen) > time.Minute {
+				delete(rl.clients, k)
+			}
+		}
+		rl.sweep = now
+	}
+	ok := cl.lim.AllowN(now, 1)
+	rl.mu.Unlock()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		httpapi.WriteText(w, http.StatusTooManyRequests, "rate limit exceeded: too many requests from "+ip)
+		return
+	}
+	rl.next.ServeHTTP(w, r)
+}

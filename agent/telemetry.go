@@ -1,0 +1,83 @@
+package agent
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics"
+	metricsprom "github.com/hashicorp/go-metrics/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/beacon-sd/beacon/agent/httpapi"
+	"github.com/beacon-sd/beacon/configs"
+)
+
+// telemetry is the process's metrics: go-metrics' global instance (which
+// Raft emits to) fanned out to an in-memory sink for /v1/agent/metrics and
+// a Prometheus sink for ?format=prometheus. go-metrics is process-global,
+// so every agent in a process (tests run several) shares one telemetry.
+type telemetry struct {
+	inmem    *metrics.InmemSink
+	registry *prometheus.Registry
+	prom     http.Handler
+}
+
+var (
+	telemetryOnce sync.Once
+	telemetryInst *telemetry
+	telemetryErr  error
+)
+
+// setupTelemetry installs the global metrics sinks once per process.
+func setupTelemetry(cfg configs.Config) (*telemetry, error) {
+	telemetryOnce.Do(func() {
+		t := &telemetry{inmem: metrics.NewInmemSink(10*time.Second, time.Minute), registry: prometheus.NewRegistry()}
+		sink, err := metricsprom.NewPrometheusSinkFrom(metricsprom.PrometheusOpts{
+			Expiration: cfg.Telemetry.PrometheusRetentionTime,
+			Registerer: t.registry,
+			Name:       "beacon",
+		})
+		if err != nil {
+			telemetryErr = fmt.Errorf("prometheus sink: %w", err)
+			return
+		}
+		mc := metrics.DefaultConfig("beacon")
+		mc.EnableHostname = !cfg.Telemetry.DisableHostname
+		mc.EnableHostnameLabel = false
+		mc.EnableRuntimeMetrics = true
+		if _, err := metrics.NewGlobal(mc, metrics.FanoutSink{t.inmem, sink}); err != nil {
+			telemetryErr = fmt.Errorf("metrics: %w", err)
+			return
+		}
+		t.prom = promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		telemetryInst = t
+	})
+	return telemetryInst, telemetryErr
+}
+
+// ServeHTTP serves /v1/agent/metrics: go-metrics' JSON summary, or the
+// Prometheus text format with ?format=prometheus.
+func (t *telemetry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("format") == "prometheus" {
+		t.prom.ServeHTTP(w, r)
+		return
+	}
+	v, err := t.inmem.DisplayMetrics(w, r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	httpapi.WriteJSON(w, r, http.StatusOK, v)
+}
+
+// Request implements httpapi.Metrics: a counter and a timer per route and
+// method, like Consul's api.http metrics.
+func (t *telemetry) Request(method, route string, status int, elapsed time.Duration) {
+	labels := []metrics.Label{{Name: "method", Value: method}, {Name: "path", Value: route}, {Name: "code", Value: strconv.Itoa(status)}}
+	metrics.IncrCounterWithLabels([]string{"api", "http", "requests"}, 1, labels)
+	metrics.AddSampleWithLabels([]string{"api", "http"}, float32(elapsed.Seconds()*1000), labels[:2])
+}
