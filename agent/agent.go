@@ -231,3 +231,10 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 	})
 	return errors.Join(errs...)
 }
+
+// Reload applies the parts of cfg that can change while the agent runs:
+// services and checks defined in configuration files. (The log level is the
+// caller's: it owns the logger.)
+func (a *Agent) Reload(cfg configs.Config) error {
+	return a.reloadLocal(cfg)
+}

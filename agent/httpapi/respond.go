@@ -117,11 +117,11 @@ func writeJSONBytes(w http.ResponseWriter, code int, buf []byte) {
 }
 
 func encodeJSON(v any, pretty bool) ([]byte, error) {
-	if rv := reflect.ValueOf(v); rv.IsValid() && rv.IsNil() {
-		switch rv.Kind() {
-		case reflect.Slice:
+	if rv := reflect.ValueOf(v); rv.IsValid() {
+		switch {
+		case rv.Kind() == reflect.Slice && rv.IsNil():
 			return []byte("[]"), nil
-		case reflect.Map:
+		case rv.Kind() == reflect.Map && rv.IsNil():
 			return []byte("{}"), nil
 		}
 	}

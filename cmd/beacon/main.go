@@ -51,7 +51,7 @@ Commands:
 }
 
 func runAgent(args []string, stderr io.Writer) int {
-	cfg, err := configs.LoadArgs(args, stderr)
+	cfg, err := configs.Load(args, stderr)
 	if errors.Is(err, configs.ErrHelp) {
 		return 0
 	}
@@ -60,13 +60,16 @@ func runAgent(args []string, stderr io.Writer) int {
 		return 1
 	}
 	level, _ := configs.ParseLogLevel(cfg.LogLevel)
-	opts := &slog.HandlerOptions{Level: slog.Level(level)}
+	var lv slog.LevelVar
+	lv.Set(slog.Level(level))
+	opts := &slog.HandlerOptions{Level: &lv}
 	var h slog.Handler = slog.NewTextHandler(stderr, opts)
 	if cfg.LogJSON {
 		h = slog.NewJSONHandler(stderr, opts)
 	}
 	log := slog.New(h)
 	start := time.Now()
+	agent.Version = version
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "beacon agent: %v\n", err)
@@ -76,16 +79,45 @@ func runAgent(args []string, stderr io.Writer) int {
 	defer stop()
 	if cfg.Dev {
 		if err := a.WaitLeader(ctx); err == nil {
-			log.Info("dev agent ready", "node", cfg.NodeName, "server_addr", a.Server().Self().Addr, "startup", time.Since(start).Round(time.Millisecond))
+			log.Info("dev agent ready", "node", cfg.NodeName, "http_addr", a.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-a.LeaveRequested():
+			done = true
+		case <-hup:
+			reload(a, args, &lv, log, stderr)
+		}
+	}
+	log.Info("shutting down", "leave", cfg.LeaveOnTerminate)
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := a.Shutdown(sctx, true); err != nil {
+	if err := a.Shutdown(sctx, cfg.LeaveOnTerminate); err != nil {
 		fmt.Fprintf(stderr, "beacon agent: shutdown: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// reload re-reads the configuration (SIGHUP) and applies what can change
+// while running: the log level, services and checks from config files.
+func reload(a *agent.Agent, args []string, lv *slog.LevelVar, log *slog.Logger, stderr io.Writer) {
+	cfg, err := configs.Load(args, stderr)
+	if err != nil {
+		log.Error("reload: configuration rejected, keeping the running one", "error", err)
+		return
+	}
+	level, _ := configs.ParseLogLevel(cfg.LogLevel)
+	lv.Set(slog.Level(level))
+	if err := a.Reload(cfg); err != nil {
+		log.Error("reload failed", "error", err)
+		return
+	}
+	log.Info("configuration reloaded", "files", cfg.Files())
 }
