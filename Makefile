@@ -7,7 +7,7 @@ PKGS      := ./...
 # Packages whose concurrency matters run under the race detector.
 RACE_PKGS := ./catalog/... ./raftstore/... ./internal/...
 
-.PHONY: all build dev test test-race test-short fuzz bench soak lint clean
+.PHONY: all build dev test test-race test-short fuzz bench soak lint clean tools
 
 all: build
 
@@ -30,8 +30,9 @@ fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 
 ## bench: performance figures, printed as tables (see docs/PERFORMANCE.md).
-bench:
+bench: build tools
 	$(GO) run ./internal/bench/storebench
+	$(GO) run ./internal/bench/httpbench
 
 ## soak: long randomized fault runs (not part of make test).
 soak:
@@ -39,3 +40,8 @@ soak:
 
 clean:
 	rm -rf bin
+
+## tools: programs the benchmarks and DNS tests drive (Debian packages).
+tools:
+	@command -v wrk >/dev/null && command -v dig >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk dnsutils >/dev/null)

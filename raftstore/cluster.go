@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -327,6 +328,11 @@ func (s *Server) Leave(ctx context.Context) error {
 		err := s.membership(ctx, MembershipRequest{Op: "remove", Peer: s.self}, "")
 		if err == nil {
 			s.log.Info("left cluster")
+			return nil
+		}
+		// Others may be leaving at the same time: once this server is
+		// the last one (or no longer a member), there is nothing to leave.
+		if servers, _, cerr := s.Configuration(); cerr == nil && (len(servers) <= 1 || !slices.ContainsFunc(servers, func(si ServerInfo) bool { return si.ID == s.self.ID })) {
 			return nil
 		}
 		select {

@@ -155,9 +155,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/v1/kv/") {
 		a.catalogHandler(http.HandlerFunc(a.kv)).ServeHTTP(rw, r)
 	} else {
-		h, pattern := a.mux.Handler(r)
-		route = routeLabel(pattern)
-		h.ServeHTTP(rw, r)
+		a.mux.ServeHTTP(rw, r) // sets r.Pattern and the path values
+		route = routeLabel(r.Pattern)
 	}
 	a.metrics.Request(r.Method, route, rw.status, time.Since(start))
 }

@@ -69,9 +69,8 @@ func (a *API) checkDC(q url.Values) error {
 type readFunc func(tx *catalog.ReadTx) (result any, index uint64, err error)
 
 // blockingRead serves a read endpoint: it prepares the read in the
-// requested mode, and with ?index waits until the result's index differs
-// from it (a higher index: a change; a lower one: the data was restored)
-// or the wait (plus jitter of up to wait/16) ends, then writes the result
+// requested mode, and with ?index waits until the result's index exceeds
+// it or the wait (plus jitter of up to wait/16) ends, then writes the result
 // as JSON with the read headers. keys are the watches that can change the
 // result; a wake-up re-runs fn, and only a changed index answers.
 func (a *API) blockingRead(w http.ResponseWriter, r *http.Request, keys []catalog.WatchKey, fn readFunc) {
@@ -121,7 +120,7 @@ func (a *API) runBlocking(ctx context.Context, opts QueryOptions, keys []catalog
 			watch = a.store.Hub().Watch(keys...)
 		}
 		result, index, err := a.view(fn)
-		if err != nil || deadline == nil || index != opts.MinIndex {
+		if err != nil || deadline == nil || index > opts.MinIndex {
 			if watch != nil {
 				watch.Stop()
 			}

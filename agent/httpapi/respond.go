@@ -75,6 +75,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, errNotFound):
 		return http.StatusNotFound, err.Error()
+	case errors.Is(err, catalog.ErrCorruptSnapshot):
+		return http.StatusBadRequest, err.Error()
 	case errors.Is(err, catalog.ErrTxnRolledBack):
 		return http.StatusConflict, err.Error()
 	case errors.Is(err, errPermission):

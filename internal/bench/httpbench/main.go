@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+var (
+	binPath  = flag.String("bin", "bin/beacon", "beacon binary")
+	duration = flag.Duration("duration", 10*time.Second, "wrk run length per row")
+	mode     = flag.String("mode", "all", "all, write, read or block")
+	watchers = flag.Int("watchers", 10000, "blocking queries for -mode block")
+)
+
+func main() {
+	flag.Parse()
+	if _, err := exec.LookPath("wrk"); err != nil && *mode != "block" {
+		log.Fatal("wrk not found: run `make tools` (installs it from Debian's packages)")
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "benchmark\tconns\treq/s\tp50\tp99\t")
+	if *mode == "all" || *mode == "write" || *mode == "read" {
+		base := startBaseline()
+		r := runWrk(base, 64, nil, "/")
+		row(tw, "baseline: net/http hello (GET)", 64, r)
+		tmp, _ := os.MkdirTemp("", "httpbench-")
+		defer os.RemoveAll(tmp)
+		servers := startCluster(tmp, 3)
+		defer stopAll(servers)
+		leader := servers[leaderIndex(servers)]
+		if *mode != "read" {
+			script := writeScript(tmp)
+			for _, c := range []int{1, 16, 256} {
+				row(tw, "baseline: net/http hello (PUT 256 B)", c, runWrk(base, c, &script, "/"))
+				row(tw, "PUT /v1/kv (3 servers, leader)", c, runWrk(leader.http, c, &script, "/"))
+			}
+			follower := servers[(leaderIndex(servers)+1)%3]
+			row(tw, "PUT /v1/kv (3 servers, via follower)", 256, runWrk(follower.http, 256, &script, "/"))
+		}
+		if *mode != "write" {
+			registerWeb(leader.http, 10)
+			row(tw, "GET /v1/health/service/web?passing (10 inst.)", 64, runWrk(leader.http, 64, nil, "/v1/health/service/web?passing"))
+			row(tw, "GET /v1/catalog/service/web", 64, runWrk(leader.http, 64, nil, "/v1/catalog/service/web"))
+		}
+	}
+	tw.Flush()
+	if *mode == "all" || *mode == "block" {
+		blockingBench(*watchers)
+	}
+}
+
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	errors   string
+}
+
+func row(tw *tabwriter.Writer, name string, conns int, r result) {
+	fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%v\t%s\n", name, conns, r.rps, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+	tw.Flush()
+}
+
+// startBaseline serves a fixed body from this process.
+func startBaseline() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("true\n"))
+	}))
+	return ln.Addr().String()
+}
+
+func writeScript(dir string) string {
+	p := filepath.Join(dir, "put.lua")
+	src := `local body = string.rep("x", 256)
+request = function()
+  return wrk.format("PUT", "/v1/kv/bench/" .. math.random(1, 100000), nil, body)
+end
+`
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	return p
+}
+
+var (
+	reRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	reP   = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reErr = regexp.MustCompile(`(Non-2xx or 3xx responses: \d+|Socket errors: [^\n]+)`)
+)
+
+// runWrk runs wrk against addr and parses its summary.
+func runWrk(addr string, conns int, script *string, path string) result {
+	threads := min(2, conns)
+	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", duration.String(), "--latency"}
+	if script != nil {
+		args = append(args, "-s", *script)
+	}
+	args = append(args, "http://"+addr+path)
+	out, err := exec.Command("wrk", args...).CombinedOutput()
+	if err != nil {
+		log.Fatalf("wrk %v: %v\n%s", args, err, out)
+	}
+	var r result
+	if m := reRPS.FindSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	for _, m := range reP.FindAllSubmatch(out, -1) {
+		v, _ := strconv.ParseFloat(string(m[2]), 64)
+		d := time.Duration(v * float64(map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[string(m[3])]))
+		if string(m[1]) == "50" {
+			r.p50 = d
+		} else {
+			r.p99 = d
+		}
+	}
+	r.errors = strings.Join(func() []string {
+		var s []string
+		for _, m := range reErr.FindAll(out, -1) {
+			s = append(s, string(m))
+		}
+		return s
+	}(), "; ")
+	return r
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	http   string
+	server string
+}
+
+func freePort() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startAgent runs bin/beacon agent with args plus its ports.
+func startAgent(args ...string) *proc {
+	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", freePort())}
+	sp := freePort()
+	p.server = fmt.Sprintf("127.0.0.1:%d", sp)
+	_, hp, _ := net.SplitHostPort(p.http)
+	args = append([]string{"agent", "-http-port", hp, "-server-port", strconv.Itoa(sp), "-dns-port", "-1", "-log-level", "warn"}, args...)
+	p.cmd = exec.Command(*binPath, args...)
+	p.cmd.Stderr = os.Stderr
+	if err := p.cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	return p
+}
+
+func startCluster(dir string, n int) []*proc {
+	var ps []*proc
+	for i := range n {
+		args := []string{"-server", "-bind", "127.0.0.1", "-node", fmt.Sprintf("s%d", i+1), "-data-dir", filepath.Join(dir, fmt.Sprintf("s%d", i+1)), "-bootstrap-expect", strconv.Itoa(n)}
+		if i > 0 {
+			args = append(args, "-retry-join", ps[0].server)
+		}
+		ps = append(ps, startAgent(args...))
+	}
+	for _, p := range ps {
+		waitLeader(p.http)
+	}
+	return ps
+}
+
+func stopAll(ps []*proc) {
+	for _, p := range ps {
+		p.cmd.Process.Signal(os.Interrupt)
+	}
+	for _, p := range ps {
+		p.cmd.Wait()
+	}
+}
+
+func getJSON(addr, path string, v any) error {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func waitLeader(addr string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var leader string
+		if getJSON(addr, "/v1/status/leader", &leader) == nil && leader != "" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log.Fatalf("no leader seen by %s", addr)
+}
+
+func leaderIndex(ps []*proc) int {
+	var leader string
+	if err := getJSON(ps[0].http, "/v1/status/leader", &leader); err != nil {
+		log.Fatal(err)
+	}
+	for i, p := range ps {
+		if p.server == leader {
+			return i
+		}
+	}
+	log.Fatalf("leader %s is not one of the servers", leader)
+	return 0
+}
+
+func put(addr, path string, body []byte) {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPut, "http://"+addr+path, bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		log.Fatalf("PUT %s: %s %s", path, resp.Status, b)
+	}
+}
+
+// registerWeb registers n instances of "web" on n nodes, each with a
+// passing node check and a passing service check.
+func registerWeb(addr string, n int) {
+	for i := range n {
+		node := fmt.Sprintf("web-node-%d", i)
+		body := fmt.Sprintf(`{"Node":%q,"Address":"10.0.0.%d","Service":{"ID":"web-%d","Service":"web","Tags":["v1"],"Port":8080},
+			"Checks":[{"CheckID":"serfHealth","Name":"Node Liveness","Status":"passing"},{"CheckID":"web-%d-http","Name":"http","Status":"passing","ServiceID":"web-%d"}]}`, node, i+1, i, i, i)
+		put(addr, "/v1/catalog/register", []byte(body))
+	}
+}
