@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/agent/httpapi"
+	"github.com/beacon-sd/beacon/agent/local"
 	"github.com/beacon-sd/beacon/configs"
 	"github.com/beacon-sd/beacon/raftstore"
 )
@@ -28,6 +29,12 @@ type Agent struct {
 	remote    *remote           // nil on a server
 	telemetry *telemetry
 	api       *httpapi.API
+	local     *local.State
+	catalog   local.Catalog // the catalog as this agent reaches it: its server, or a remote one
+
+	// configServices and configChecks are the IDs registered from
+	// configuration files, so a reload can remove those no longer defined.
+	configServices, configChecks map[string]bool
 
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
@@ -64,24 +71,30 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	}()
 	apiCfg := httpapi.DefaultConfig()
 	apiCfg.Datacenter, apiCfg.NodeName, apiCfg.EnableDebug = cfg.Datacenter, cfg.NodeName, cfg.EnableDebug
-	deps := httpapi.Deps{Agent: a.agentHandler(), Metrics: tel, Logger: log}
+	deps := httpapi.Deps{Metrics: tel, Logger: log}
 	if cfg.Server {
 		if a.server, err = startServer(cfg, log); err != nil {
 			return a, err
 		}
 		st := serverStore{a.server}
-		deps.Store, deps.Cluster = st, st
-		internal := apiCfg
-		internal.Internal = true
-		a.server.ServeHTTP(httpapi.New(internal, deps))
+		deps.Store, deps.Cluster, a.catalog = st, st, st
 	} else {
 		if len(cfg.RetryJoin) == 0 {
 			return a, errors.New("retry-join: a client agent needs at least one server address (-retry-join)")
 		}
 		a.remote = newRemote(cfg.RetryJoin, log)
-		deps.Remote = a.remote
+		deps.Remote, a.catalog = a.remote, a.remote
 		a.wg.Add(1)
 		go a.refreshServers()
+	}
+	if err := a.startLocal(a.catalog); err != nil {
+		return a, err
+	}
+	deps.Agent = a.agentHandler()
+	if a.server != nil {
+		internal := apiCfg
+		internal.Internal = true
+		a.server.ServeHTTP(httpapi.New(internal, deps))
 	}
 	a.api = httpapi.New(apiCfg, deps)
 	if err := a.listenHTTP(); err != nil {
@@ -164,9 +177,9 @@ func (a *Agent) refreshServers() {
 
 // agentHandler serves /v1/agent/*.
 func (a *Agent) agentHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /v1/agent/metrics", a.telemetry)
-	return mux
+	ac := httpapi.DefaultAgentConfig()
+	ac.Datacenter, ac.NodeName, ac.NodeID, ac.Server, ac.Version = a.cfg.Datacenter, a.cfg.NodeName, a.local.Node().ID, a.cfg.Server, Version
+	return httpapi.NewAgentHandler(ac, a.local, members{a}, a.telemetry)
 }
 
 // Server returns the agent's Raft server (nil on a client agent).
@@ -217,6 +230,16 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 		for _, s := range a.httpServers {
 			if err := s.Shutdown(ctx); err != nil {
 				_ = s.Close()
+			}
+		}
+		if a.local != nil {
+			if err := a.local.Close(); err != nil {
+				a.log.Warn("closing local state", "error", err)
+			}
+			if leave && !a.cfg.Dev {
+				if err := a.leaveCatalog(ctx, a.catalog); err != nil {
+					a.log.Warn("deregistering this node on leave failed", "error", err)
+				}
 			}
 		}
 		if a.server != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -182,4 +183,31 @@ func (r *remote) Servers() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.servers...)
+}
+
+// add makes addr one of the servers the client may use.
+func (r *remote) add(addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.servers, addr) {
+		r.servers = append(r.servers, addr)
+	}
+}
+
+// forward sends a body-less request to a server and checks its status.
+func (r *remote) forward(ctx context.Context, method, path string) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://beacon-server"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("server: %s: %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	return nil
 }
