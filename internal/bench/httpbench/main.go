@@ -27,8 +27,23 @@ var (
 	watchers = flag.Int("watchers", 10000, "blocking queries for -mode block")
 )
 
+// tmpDir holds the agents' data dirs and the files wrk and the agents read.
+var tmpDir string
+
 func main() {
 	flag.Parse()
+	var err error
+	if tmpDir, err = os.MkdirTemp("", "httpbench-"); err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmpDir)
+	// wrk opens up to 256 connections from one address: lift the
+	// per-client connection limit (default 200) for the benchmark.
+	limits := filepath.Join(tmpDir, "limits.hcl")
+	if err := os.WriteFile(limits, []byte("limits {\n  http_max_conns_per_client = 20000\n}\n"), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	extraArgs = []string{"-config-file", limits}
 	if _, err := exec.LookPath("wrk"); err != nil && *mode != "block" {
 		log.Fatal("wrk not found: run `make tools` (installs it from Debian's packages)")
 	}
@@ -38,13 +53,11 @@ func main() {
 		base := startBaseline()
 		r := runWrk(base, 64, nil, "/")
 		row(tw, "baseline: net/http hello (GET)", 64, r)
-		tmp, _ := os.MkdirTemp("", "httpbench-")
-		defer os.RemoveAll(tmp)
-		servers := startCluster(tmp, 3)
+		servers := startCluster(tmpDir, 3)
 		defer stopAll(servers)
 		leader := servers[leaderIndex(servers)]
 		if *mode != "read" {
-			script := writeScript(tmp)
+			script := writeScript(tmpDir)
 			for _, c := range []int{1, 16, 256} {
 				row(tw, "baseline: net/http hello (PUT 256 B)", c, runWrk(base, c, &script, "/"))
 				row(tw, "PUT /v1/kv (3 servers, leader)", c, runWrk(leader.http, c, &script, "/"))
@@ -143,6 +156,9 @@ func runWrk(addr string, conns int, script *string, path string) result {
 	return r
 }
 
+// extraArgs are added to every agent's command line.
+var extraArgs []string
+
 type proc struct {
 	cmd    *exec.Cmd
 	http   string
@@ -164,7 +180,7 @@ func startAgent(args ...string) *proc {
 	sp := freePort()
 	p.server = fmt.Sprintf("127.0.0.1:%d", sp)
 	_, hp, _ := net.SplitHostPort(p.http)
-	args = append([]string{"agent", "-http-port", hp, "-server-port", strconv.Itoa(sp), "-dns-port", "-1", "-log-level", "warn"}, args...)
+	args = append(append([]string{"agent", "-http-port", hp, "-server-port", strconv.Itoa(sp), "-dns-port", "-1", "-log-level", "warn"}, extraArgs...), args...)
 	p.cmd = exec.Command(*binPath, args...)
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
