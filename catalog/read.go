@@ -16,8 +16,15 @@ import (
 // View returns it, so callers need not check each call.
 type ReadTx struct {
 	txn *badger.Txn
+	gen uint64
 	err error
 }
+
+// Generation identifies the store's contents across snapshot restores: it
+// changes whenever Restore replaces everything, so a cache keyed by an
+// index must also compare the generation (a restored catalog may reuse
+// indexes with different contents).
+func (tx *ReadTx) Generation() uint64 { return tx.gen }
 
 // Err returns the first storage error the view met.
 func (tx *ReadTx) Err() error { return tx.err }

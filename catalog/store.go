@@ -157,7 +157,7 @@ func (s *Store) View(fn func(*ReadTx) error) error {
 	}
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	tx := &ReadTx{txn: txn}
+	tx := &ReadTx{txn: txn, gen: s.gen}
 	if err := fn(tx); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/beacon-sd/beacon/catalog"
 )
@@ -38,14 +37,6 @@ func catalogMissingName(what string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) { writeError(w, badRequest("%s", msg)) }
 }
 
-// catalogPathName returns the name segment of a request's path: what follows
-// prefix. API.ServeHTTP dispatches through ServeMux.Handler, which does not
-// fill in r.PathValue, so handlers cut the path themselves (r.URL.Path is
-// unescaped, as path values are).
-func catalogPathName(r *http.Request, prefix string) string {
-	return strings.TrimPrefix(r.URL.Path, prefix)
-}
-
 // catalogDatacenters serves GET /v1/catalog/datacenters: only the local one
 // exists.
 func (a *API) catalogDatacenters(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +67,7 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) {
 // instances in the order of /v1/health/service (node name, then service
 // ID), in Consul's flattened shape.
 func (a *API) catalogService(w http.ResponseWriter, r *http.Request, c *responseCache) {
-	q, err := parseServiceQuery(r, queryCatalogService, "/v1/catalog/service/")
+	q, err := parseServiceQuery(r, queryCatalogService)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -109,7 +100,7 @@ var catalogNodeKeys = []catalog.WatchKey{catalog.TableWatch(catalog.TableNodes),
 // services by ID. An unknown node is 200 with null, as in Consul: the Go
 // client's Catalog().Node requires a 200 and returns a nil *CatalogNode.
 func (a *API) catalogNode(w http.ResponseWriter, r *http.Request) {
-	name := catalogPathName(r, "/v1/catalog/node/")
+	name := r.PathValue("node")
 	a.blockingRead(w, r, catalogNodeKeys, func(tx *catalog.ReadTx) (any, uint64, error) {
 		n, svcs, idx := tx.NodeServices(name)
 		if n == nil {
@@ -128,7 +119,7 @@ func (a *API) catalogNode(w http.ResponseWriter, r *http.Request) {
 // and a list of its services, ordered by ID. An unknown node is 200 with
 // {"Node":null,"Services":[]}, as in Consul.
 func (a *API) catalogNodeServices(w http.ResponseWriter, r *http.Request) {
-	name := catalogPathName(r, "/v1/catalog/node-services/")
+	name := r.PathValue("node")
 	a.blockingRead(w, r, catalogNodeKeys, func(tx *catalog.ReadTx) (any, uint64, error) {
 		n, svcs, idx := tx.NodeServices(name)
 		sh := a.shapes()

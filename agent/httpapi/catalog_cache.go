@@ -47,12 +47,12 @@ func (q serviceQuery) tagList() []string {
 	return strings.Split(q.tags, "\x00")
 }
 
-// parseServiceQuery reads a service endpoint's name (the path after
-// prefix), ?tag (repeatable: an instance must have every one), ?passing and
+// parseServiceQuery reads a service endpoint's name (the {name} path
+// value), ?tag (repeatable: an instance must have every one), ?passing and
 // ?pretty. Empty tags are ignored. It scans the raw query rather than
 // building url.Values: it runs on every cached read.
-func parseServiceQuery(r *http.Request, kind uint8, prefix string) (serviceQuery, error) {
-	q := serviceQuery{kind: kind, name: catalogPathName(r, prefix)}
+func parseServiceQuery(r *http.Request, kind uint8) (serviceQuery, error) {
+	q := serviceQuery{kind: kind, name: r.PathValue("name")}
 	var tags []string
 	passing, hasPassing := "", false
 	for raw := r.URL.RawQuery; raw != ""; {
@@ -143,6 +143,7 @@ func hasAllTags(tags, want []string) bool {
 // cachedBody is an encoded answer and the per-service index it was
 // computed at. Immutable.
 type cachedBody struct {
+	gen    uint64 // the catalog's generation (see catalog.ReadTx.Generation)
 	index  uint64
 	body   []byte
 	length []string // Content-Length header value, shared by every answer: never modify it
@@ -150,11 +151,11 @@ type cachedBody struct {
 
 // newCachedBody wraps an encoded answer, trimming the encoder's spare
 // capacity so the cache's byte count is what it holds.
-func newCachedBody(index uint64, body []byte) *cachedBody {
+func newCachedBody(gen, index uint64, body []byte) *cachedBody {
 	if cap(body)-len(body) > len(body)/8 {
 		body = bytes.Clone(body)
 	}
-	return &cachedBody{index: index, body: body, length: []string{strconv.Itoa(len(body))}}
+	return &cachedBody{gen: gen, index: index, body: body, length: []string{strconv.Itoa(len(body))}}
 }
 
 // cacheSlot holds the latest body of one key.
@@ -190,9 +191,9 @@ func newResponseCache(maxEntries, maxBytes int) *responseCache {
 	return &responseCache{maxEntries: max(maxEntries, 1), maxBytes: maxBytes, slots: map[serviceQuery]*cacheSlot{}}
 }
 
-// get returns the body cached for k if it was computed at index, else nil.
-// A nil cache caches nothing.
-func (c *responseCache) get(k serviceQuery, index uint64) *cachedBody {
+// get returns the body cached for k if it was computed at index in
+// generation gen, else nil. A nil cache caches nothing.
+func (c *responseCache) get(k serviceQuery, gen, index uint64) *cachedBody {
 	if c == nil {
 		return nil
 	}
@@ -203,7 +204,7 @@ func (c *responseCache) get(k serviceQuery, index uint64) *cachedBody {
 		b = s.body
 	}
 	c.mu.RUnlock()
-	if b == nil || b.index != index {
+	if b == nil || b.index != index || b.gen != gen {
 		return nil
 	}
 	if !s.used.Load() {
@@ -285,7 +286,7 @@ func (a *API) cachedServiceRead(w http.ResponseWriter, r *http.Request, c *respo
 	keys := []catalog.WatchKey{catalog.ServiceWatch(q.name)}
 	a.blockingReadWith(w, r, keys, func(tx *catalog.ReadTx) (any, uint64, error) {
 		idx := tx.ServiceIndex(q.name)
-		if b := c.get(q, idx); b != nil {
+		if b := c.get(q, tx.Generation(), idx); b != nil {
 			return b, idx, nil
 		}
 		v := build(tx, q)
@@ -296,7 +297,7 @@ func (a *API) cachedServiceRead(w http.ResponseWriter, r *http.Request, c *respo
 		if err != nil {
 			return nil, 0, err
 		}
-		b := newCachedBody(idx, body)
+		b := newCachedBody(tx.Generation(), idx, body)
 		c.put(q, b)
 		return b, idx, nil
 	}, func(res any) {

@@ -33,8 +33,8 @@ func TestParseServiceQuery(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", tc.target, nil)
-			prefix := tc.target[:strings.LastIndex(strings.Split(tc.target, "?")[0], "/")+1]
-			got, err := parseServiceQuery(r, tc.kind, prefix)
+			r.SetPathValue("name", "web")
+			got, err := parseServiceQuery(r, tc.kind)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -71,22 +71,22 @@ func cacheTestKey(name string) serviceQuery {
 }
 
 func cacheTestBody(index uint64, n int) *cachedBody {
-	return newCachedBody(index, []byte(strings.Repeat("x", n)))
+	return newCachedBody(0, index, []byte(strings.Repeat("x", n)))
 }
 
 func TestResponseCache(t *testing.T) {
 	t.Run("hit only at the same index", func(t *testing.T) {
 		c := newResponseCache(10, 1<<20)
 		c.put(cacheTestKey("web"), cacheTestBody(5, 10))
-		if c.get(cacheTestKey("web"), 5) == nil {
+		if c.get(cacheTestKey("web"), 0, 5) == nil {
 			t.Error("miss at the cached index")
 		}
 		for _, idx := range []uint64{4, 6} {
-			if c.get(cacheTestKey("web"), idx) != nil {
+			if c.get(cacheTestKey("web"), 0, idx) != nil {
 				t.Errorf("hit at index %d for a body computed at 5", idx)
 			}
 		}
-		if c.get(serviceQuery{kind: queryHealthService, name: "web", passing: true}, 5) != nil {
+		if c.get(serviceQuery{kind: queryHealthService, name: "web", passing: true}, 0, 5) != nil {
 			t.Error("?passing shares the plain answer's entry")
 		}
 	})
@@ -94,7 +94,7 @@ func TestResponseCache(t *testing.T) {
 		c := newResponseCache(10, 1<<20)
 		c.put(cacheTestKey("web"), cacheTestBody(7, 10))
 		c.put(cacheTestKey("web"), cacheTestBody(3, 20))
-		if c.get(cacheTestKey("web"), 3) == nil || c.get(cacheTestKey("web"), 7) != nil {
+		if c.get(cacheTestKey("web"), 0, 3) == nil || c.get(cacheTestKey("web"), 0, 7) != nil {
 			t.Error("the later put did not replace the earlier")
 		}
 		if n, b := c.len(); n != 1 || b != 20 {
@@ -109,15 +109,15 @@ func TestResponseCache(t *testing.T) {
 		// The hand clears every bit on its first turn and evicts "0";
 		// then "1" is used again and survives the next eviction.
 		c.put(cacheTestKey("new1"), cacheTestBody(1, 10))
-		c.get(cacheTestKey("1"), 1)
+		c.get(cacheTestKey("1"), 0, 1)
 		c.put(cacheTestKey("new2"), cacheTestBody(1, 10))
 		if n, _ := c.len(); n != 4 {
 			t.Fatalf("%d entries, cap 4", n)
 		}
-		if c.get(cacheTestKey("1"), 1) == nil {
+		if c.get(cacheTestKey("1"), 0, 1) == nil {
 			t.Error("recently used entry evicted")
 		}
-		if c.get(cacheTestKey("new2"), 1) == nil {
+		if c.get(cacheTestKey("new2"), 0, 1) == nil {
 			t.Error("the entry just put was evicted")
 		}
 	})
@@ -143,7 +143,7 @@ func TestResponseCache(t *testing.T) {
 	t.Run("nil cache caches nothing", func(t *testing.T) {
 		var c *responseCache
 		c.put(cacheTestKey("web"), cacheTestBody(1, 1))
-		if c.get(cacheTestKey("web"), 1) != nil {
+		if c.get(cacheTestKey("web"), 0, 1) != nil {
 			t.Error("nil cache hit")
 		}
 	})
@@ -156,7 +156,7 @@ func TestResponseCache(t *testing.T) {
 				defer wg.Done()
 				for i := range 2000 {
 					k := cacheTestKey(fmt.Sprint((g*7 + i) % 20))
-					if b := c.get(k, uint64(i%3)); b != nil && b.index != uint64(i%3) {
+					if b := c.get(k, 0, uint64(i%3)); b != nil && b.index != uint64(i%3) {
 						t.Errorf("got a body at index %d for %d", b.index, i%3)
 						return
 					}

@@ -29,7 +29,7 @@ func (a *API) routesHealth() {
 // drops instances with any check not passing; ?near is accepted and
 // ignored (there are no coordinates yet).
 func (a *API) healthService(w http.ResponseWriter, r *http.Request, c *responseCache) {
-	q, err := parseServiceQuery(r, queryHealthService, "/v1/health/service/")
+	q, err := parseServiceQuery(r, queryHealthService)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -64,7 +64,7 @@ func (a *API) buildHealthService(tx *catalog.ReadTx, q serviceQuery) any {
 // healthChecks serves GET /v1/health/checks/{service}: the checks of every
 // instance of the service.
 func (a *API) healthChecks(w http.ResponseWriter, r *http.Request, c *responseCache) {
-	q, err := parseServiceQuery(r, queryHealthChecks, "/v1/health/checks/")
+	q, err := parseServiceQuery(r, queryHealthChecks)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -78,7 +78,7 @@ func (a *API) healthChecks(w http.ResponseWriter, r *http.Request, c *responseCa
 // healthNode serves GET /v1/health/node/{node}: the node's checks, its own
 // and its services', ordered by ID.
 func (a *API) healthNode(w http.ResponseWriter, r *http.Request) {
-	name := catalogPathName(r, "/v1/health/node/")
+	name := r.PathValue("node")
 	keys := []catalog.WatchKey{catalog.TableWatch(catalog.TableChecks)}
 	a.blockingRead(w, r, keys, func(tx *catalog.ReadTx) (any, uint64, error) {
 		checks, idx := tx.NodeChecks(name)
@@ -89,7 +89,7 @@ func (a *API) healthNode(w http.ResponseWriter, r *http.Request) {
 // healthState serves GET /v1/health/state/{state}: every check in a state
 // (any, passing, warning or critical), ordered by node then ID.
 func (a *API) healthState(w http.ResponseWriter, r *http.Request) {
-	state := catalogPathName(r, "/v1/health/state/")
+	state := r.PathValue("state")
 	switch state {
 	case "any", catalog.HealthPassing, catalog.HealthWarning, catalog.HealthCritical:
 	default:

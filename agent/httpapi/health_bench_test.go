@@ -97,6 +97,7 @@ func BenchmarkHealthServicePassing(b *testing.B) {
 	})
 	b.Run("handler/uncached", func(b *testing.B) {
 		r := httptest.NewRequest("GET", path, nil)
+		r.SetPathValue("name", "web") // called without the mux
 		w := &benchWriter{h: http.Header{}}
 		b.ReportAllocs()
 		for b.Loop() {

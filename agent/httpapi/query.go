@@ -155,12 +155,25 @@ func (a *API) view(fn readFunc) (result any, index uint64, err error) {
 // setReadHeaders sets the headers every read answers with. The index is
 // never 0: clients treat 0 as "no blocking".
 func setReadHeaders(w http.ResponseWriter, index uint64, info ReadInfo, mode Consistency) {
+	// Canonical keys assigned directly, and shared values for the constant
+	// ones: this runs on every read, and Set would canonicalize and
+	// allocate each time. Shared slices must never be modified.
 	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(max(index, 1), 10))
-	h.Set("X-Consul-KnownLeader", strconv.FormatBool(info.KnownLeader))
-	h.Set("X-Consul-LastContact", strconv.FormatInt(info.LastContact.Milliseconds(), 10))
-	h.Set("X-Consul-Effective-Consistency", mode.String())
+	h["X-Consul-Index"] = []string{strconv.FormatUint(max(index, 1), 10)}
+	h["X-Consul-Knownleader"] = boolHeader[info.KnownLeader]
+	if info.LastContact == 0 {
+		h["X-Consul-Lastcontact"] = zeroHeader
+	} else {
+		h["X-Consul-Lastcontact"] = []string{strconv.FormatInt(info.LastContact.Milliseconds(), 10)}
+	}
+	h["X-Consul-Effective-Consistency"] = consistencyHeader[mode]
 }
+
+var (
+	boolHeader        = map[bool][]string{true: {"true"}, false: {"false"}}
+	zeroHeader        = []string{"0"}
+	consistencyHeader = map[Consistency][]string{Default: {"leader"}, Stale: {"stale"}, Consistent: {"consistent"}}
+)
 
 // String is the X-Consul-Effective-Consistency value.
 func (c Consistency) String() string {
