@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -287,7 +288,10 @@ func (s *Server) Configuration() ([]ServerInfo, uint64, error) {
 	for _, srv := range f.Configuration().Servers {
 		out = append(out, ServerInfo{ID: string(srv.ID), Address: string(srv.Address), Voter: srv.Suffrage == raft.Voter, Leader: string(srv.ID) == leader})
 	}
-	return out, f.Index(), nil
+	// The future's Index is not filled in by raft; its stats carry the
+	// latest configuration's index.
+	idx, _ := strconv.ParseUint(s.raft.Stats()["latest_configuration_index"], 10, 64)
+	return out, idx, nil
 }
 
 // Join asks the cluster reachable at addr to add this server as a voter.

@@ -35,18 +35,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "beacon %s\n", version)
 		return 0
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] != "agent" {
+			return cli.Run(append([]string{"help"}, args[1:]...), stdout, stderr, os.Getenv)
+		}
 		usage(stdout)
-		return 0
+		return cli.Run([]string{"help"}, stdout, stderr, os.Getenv)
 	}
 	return cli.Run(args, stdout, stderr, os.Getenv)
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `Usage: beacon <command> [flags]
+	fmt.Fprint(w, `Agent: beacon agent [flags]   run an agent (-dev for a single-node dev agent; beacon agent -h lists the flags)
+       beacon version         print the version
 
-Commands:
-  agent     run an agent (-dev for a single-node dev agent)
-  version   print the version
 `)
 }
 
