@@ -39,6 +39,7 @@ type Agent struct {
 	httpServers []*http.Server
 	httpAddrs   []net.Addr
 	wg          sync.WaitGroup
+	startWG     sync.WaitGroup // the goroutine that starts anti-entropy
 
 	leaveOnce sync.Once
 	leaveCh   chan struct{} // closed when the API asked the agent to leave
@@ -82,7 +83,7 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 		if len(cfg.RetryJoin) == 0 {
 			return a, errors.New("retry-join: a client agent needs at least one server address (-retry-join)")
 		}
-		a.remote = newRemote(cfg.RetryJoin, log)
+		a.remote = newRemote(cfg.RetryJoin, cfg.NodeName, log)
 		deps.Remote, a.catalog = a.remote, a.remote
 		a.wg.Add(1)
 		go a.refreshServers()
@@ -227,6 +228,7 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 	var errs []error
 	a.stopOnce.Do(func() {
 		a.stop()
+		a.startWG.Wait()
 		for _, s := range a.httpServers {
 			if err := s.Shutdown(ctx); err != nil {
 				_ = s.Close()

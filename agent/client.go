@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 // fails over to another server when the one it uses is unreachable.
 type remote struct {
 	log    *slog.Logger
+	node   string // this agent's node name
 	client *http.Client
 	proxy  *httputil.ReverseProxy
 
@@ -40,8 +42,8 @@ type remote struct {
 // before anything was sent.
 const maxReplayBody = 1 << 20
 
-func newRemote(servers []string, log *slog.Logger) *remote {
-	r := &remote{log: log, servers: append([]string(nil), servers...)}
+func newRemote(servers []string, node string, log *slog.Logger) *remote {
+	r := &remote{log: log, node: node, servers: append([]string(nil), servers...)}
 	r.client = serverHTTPClient(r.dial)
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -86,18 +88,58 @@ func (r *remote) dial(ctx context.Context) (net.Conn, error) {
 }
 
 // ServeHTTP forwards a request to a server. Small bodies are buffered so
-// the transport can replay the request on a fresh connection.
+// the transport can replay the request on a fresh connection. A session
+// created without a node gets this agent's, as Consul's agent fills it in
+// before forwarding: the server would otherwise default to its own node.
 func (r *remote) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Body != nil && req.ContentLength >= 0 && req.ContentLength <= maxReplayBody {
+	sessionCreate := req.Method == http.MethodPut && req.URL.Path == "/v1/session/create"
+	if req.Body != nil && (sessionCreate || req.ContentLength >= 0 && req.ContentLength <= maxReplayBody) {
 		body, err := io.ReadAll(io.LimitReader(req.Body, maxReplayBody+1))
 		if err != nil {
 			httpapi.WriteError(w, err)
 			return
 		}
+		if sessionCreate {
+			body = withSessionNode(body, r.node)
+			req.ContentLength = int64(len(body))
+		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	r.proxy.ServeHTTP(w, req)
+}
+
+// withSessionNode returns a /v1/session/create body that names node
+// unless it already names one (a missing, null or empty Node, matched
+// case-insensitively as the server's decoder matches it, names none). A
+// body that is not a JSON object is returned as is, for the server to
+// reject.
+func withSessionNode(body []byte, node string) []byte {
+	var fields map[string]json.RawMessage
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &fields); err != nil {
+			return body
+		}
+	}
+	if fields == nil {
+		fields = map[string]json.RawMessage{}
+	}
+	for k, raw := range fields {
+		if !strings.EqualFold(k, "Node") {
+			continue
+		}
+		var named *string
+		if err := json.Unmarshal(raw, &named); err != nil || named != nil && *named != "" {
+			return body
+		}
+		delete(fields, k)
+	}
+	fields["Node"], _ = json.Marshal(node)
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // refresh learns the current server set from /v1/status/peers.

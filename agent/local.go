@@ -44,7 +44,15 @@ func (a *Agent) startLocal(cat local.Catalog) error {
 	if err := a.applyConfigDefinitions(a.cfg); err != nil {
 		return err
 	}
-	st.Start()
+	// Anti-entropy starts once a leader is known, so its first full sync
+	// does not fail and back off while the cluster forms.
+	a.startWG.Add(1)
+	go func() {
+		defer a.startWG.Done()
+		if a.WaitLeader(a.stopCtx) == nil {
+			st.Start()
+		}
+	}()
 	return nil
 }
 

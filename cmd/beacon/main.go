@@ -69,6 +69,13 @@ func runAgent(args []string, stderr io.Writer) int {
 		h = slog.NewJSONHandler(stderr, opts)
 	}
 	log := slog.New(h)
+	// Signals are caught from the start: a SIGHUP or SIGTERM that arrives
+	// while the agent is still starting must not kill it uncleanly.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	start := time.Now()
 	agent.Version = version
 	a, err := agent.New(cfg, log)
@@ -76,16 +83,11 @@ func runAgent(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "beacon agent: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if cfg.Dev {
 		if err := a.WaitLeader(ctx); err == nil {
 			log.Info("dev agent ready", "node", cfg.NodeName, "http_addr", a.HTTPAddr(), "startup", time.Since(start).Round(time.Millisecond))
 		}
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
