@@ -95,7 +95,7 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	if a.server != nil {
 		internal := apiCfg
 		internal.Internal = true
-		a.server.ServeHTTP(httpapi.New(internal, deps))
+		a.server.ServeHTTP(endBlockingOnStop(a.stopCtx, httpapi.New(internal, deps)))
 	}
 	a.api = httpapi.New(apiCfg, deps)
 	if err := a.listenHTTP(); err != nil {

@@ -37,7 +37,7 @@ func TestMetricsEndpoints(t *testing.T) {
 		want       []string
 	}{
 		{"json has runtime gauges and HTTP timings", "/v1/agent/metrics", []string{`"Gauges"`, `"Samples"`, "runtime.alloc_bytes", "api.http"}},
-		{"prometheus has raft and HTTP metrics", "/v1/agent/metrics?format=prometheus", []string{"beacon_raft_", "beacon_api_http_requests", `path="kv"`}},
+		{"prometheus has raft and HTTP metrics", "/v1/agent/metrics?format=prometheus", []string{"beacon_raft_", "beacon_api_http", `path="kv"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

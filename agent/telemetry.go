@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -24,6 +23,7 @@ type telemetry struct {
 	inmem    *metrics.InmemSink
 	registry *prometheus.Registry
 	prom     http.Handler
+	labels   sync.Map // routeKey → []metrics.Label
 }
 
 var (
@@ -74,10 +74,19 @@ func (t *telemetry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, r, http.StatusOK, v)
 }
 
-// Request implements httpapi.Metrics: a counter and a timer per route and
-// method, like Consul's api.http metrics.
-func (t *telemetry) Request(method, route string, status int, elapsed time.Duration) {
-	labels := []metrics.Label{{Name: "method", Value: method}, {Name: "path", Value: route}, {Name: "code", Value: strconv.Itoa(status)}}
-	metrics.IncrCounterWithLabels([]string{"api", "http", "requests"}, 1, labels)
-	metrics.AddSampleWithLabels([]string{"api", "http"}, float32(elapsed.Seconds()*1000), labels[:2])
+// Request implements httpapi.Metrics: one timing sample per request,
+// labelled by method and route, like Consul's api.http (a summary also
+// counts). The label slices are built once per method and route: this runs
+// on every request.
+func (t *telemetry) Request(method, route string, _ int, elapsed time.Duration) {
+	key := routeKey{method, route}
+	labels, ok := t.labels.Load(key)
+	if !ok {
+		labels, _ = t.labels.LoadOrStore(key, []metrics.Label{{Name: "method", Value: method}, {Name: "path", Value: route}})
+	}
+	metrics.AddSampleWithLabels(apiHTTPKey, float32(elapsed.Seconds()*1000), labels.([]metrics.Label))
 }
+
+type routeKey struct{ method, route string }
+
+var apiHTTPKey = []string{"api", "http"}
