@@ -32,6 +32,10 @@ var tmpDir string
 
 func main() {
 	flag.Parse()
+	if *blockClient != "" {
+		runBlockClient(*blockClient, *watchers)
+		return
+	}
 	var err error
 	if tmpDir, err = os.MkdirTemp("", "httpbench-"); err != nil {
 		log.Fatal(err)
@@ -39,16 +43,18 @@ func main() {
 	defer os.RemoveAll(tmpDir)
 	// wrk opens up to 256 connections from one address: lift the
 	// per-client connection limit (default 200) for the benchmark.
-	limits := filepath.Join(tmpDir, "limits.hcl")
-	if err := os.WriteFile(limits, []byte("limits {\n  http_max_conns_per_client = 20000\n}\n"), 0o644); err != nil {
+	limitsFile = filepath.Join(tmpDir, "limits.hcl")
+	if err := os.WriteFile(limitsFile, []byte("limits {\n  http_max_conns_per_client = 20000\n}\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	extraArgs = []string{"-config-file", limits}
+	extraArgs = []string{"-config-file", limitsFile}
 	if _, err := exec.LookPath("wrk"); err != nil && *mode != "block" {
 		log.Fatal("wrk not found: run `make tools` (installs it from Debian's packages)")
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "benchmark\tconns\treq/s\tp50\tp99\t")
+	if *mode != "block" {
+		fmt.Fprintln(tw, "benchmark\tconns\treq/s\tp50\tp99\t")
+	}
 	if *mode == "all" || *mode == "write" || *mode == "read" {
 		base := startBaseline()
 		r := runWrk(base, 64, nil, "/")
@@ -155,6 +161,9 @@ func runWrk(addr string, conns int, script *string, path string) result {
 	}(), "; ")
 	return r
 }
+
+// limitsFile lifts the per-client connection limit.
+var limitsFile string
 
 // extraArgs are added to every agent's command line.
 var extraArgs []string
