@@ -130,7 +130,7 @@ func (a *Agent) listenHTTP() error {
 	if a.cfg.Ports.HTTP < 0 {
 		return nil
 	}
-	handler := limitRate(a.api, a.cfg.Limits.RequestRate, a.cfg.Limits.RequestBurst)
+	handler := limitRate(endBlockingOnStop(a.stopCtx, a.api), a.cfg.Limits.RequestRate, a.cfg.Limits.RequestBurst)
 	for _, addr := range a.cfg.HTTPAddrs() {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -201,10 +201,13 @@ func (a *Agent) Config() configs.Config { return a.cfg }
 // leave (PUT /v1/agent/leave); the process should then shut down.
 func (a *Agent) LeaveRequested() <-chan struct{} { return a.leaveCh }
 
-// WaitLeader blocks until the cluster has a leader or ctx ends.
+// WaitLeader blocks until the cluster has a leader or ctx ends. A server
+// also waits until the Raft configuration it holds names it: one that has
+// just joined hears from the leader before the configuration reaches it,
+// and until then would answer /v1/status/peers with nobody.
 func (a *Agent) WaitLeader(ctx context.Context) error {
 	for {
-		if a.server != nil && a.server.Leader().Addr != "" {
+		if a.server != nil && a.server.Leader().Addr != "" && a.inConfiguration() {
 			return nil
 		}
 		if a.remote != nil {
@@ -221,6 +224,21 @@ func (a *Agent) WaitLeader(ctx context.Context) error {
 	}
 }
 
+// inConfiguration reports whether the Raft configuration this server
+// holds names it.
+func (a *Agent) inConfiguration() bool {
+	servers, _, err := a.server.Configuration()
+	if err != nil {
+		return false
+	}
+	for _, s := range servers {
+		if s.ID == a.server.Self().ID {
+			return true
+		}
+	}
+	return false
+}
+
 // Shutdown stops the agent: the HTTP listeners first (in-flight requests
 // get until ctx ends), then, when leave is true, a graceful leave, then the
 // server.
@@ -229,11 +247,17 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 	a.stopOnce.Do(func() {
 		a.stop()
 		a.startWG.Wait()
+		// In-flight requests get a second (as Consul's HTTP shutdown): Go's
+		// Shutdown otherwise waits up to 5 s for connections that never
+		// sent a request (golang/go#22682). Blocking queries already ended
+		// with stopCtx.
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
 		for _, s := range a.httpServers {
-			if err := s.Shutdown(ctx); err != nil {
+			if err := s.Shutdown(hctx); err != nil {
 				_ = s.Close()
 			}
 		}
+		cancel()
 		if a.local != nil {
 			if err := a.local.Close(); err != nil {
 				a.log.Warn("closing local state", "error", err)

@@ -83,6 +83,7 @@ type State struct {
 	fullReq chan struct{}   // cap 1: a full sync is wanted
 	syncReq chan chan error // SyncChanges callers
 	started atomic.Bool
+	startCh chan struct{}   // closed by Start
 	ctx     context.Context // cancelled by Close
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the sync loop ends
@@ -115,6 +116,7 @@ func New(cfg Config, cat Catalog, log *slog.Logger) (*State, error) {
 		trigger:   make(chan struct{}, 1),
 		fullReq:   make(chan struct{}, 1),
 		syncReq:   make(chan chan error),
+		startCh:   make(chan struct{}),
 		ctx:       ctx,
 		cancel:    cancel,
 		done:      make(chan struct{}),
@@ -130,6 +132,7 @@ func New(cfg Config, cat Catalog, log *slog.Logger) (*State, error) {
 // happen and a full sync every SyncInterval. Calling it again is a no-op.
 func (s *State) Start() {
 	if s.started.CompareAndSwap(false, true) {
+		close(s.startCh)
 		go s.run()
 	}
 }

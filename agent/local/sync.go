@@ -21,10 +21,16 @@ const (
 // that round has ended, with its error. The HTTP handlers call it after a
 // write, as Consul's do, so a client sees its registration in the
 // catalog; a failure is not the caller's: anti-entropy retries. Before
-// Start it returns nil at once.
+// Start it waits for Start (an agent starts anti-entropy once it knows a
+// leader), so a write made while the agent starts is in the catalog too
+// when it returns.
 func (s *State) SyncChanges(ctx context.Context) error {
-	if !s.started.Load() {
-		return nil
+	select {
+	case <-s.startCh:
+	case <-s.ctx.Done():
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	reply := make(chan error, 1)
 	select {

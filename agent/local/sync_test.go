@@ -345,3 +345,55 @@ func TestReapsServiceCriticalTooLong(t *testing.T) {
 		t.Fatal("the reaped service is still in the catalog")
 	}
 }
+
+// TestSyncChangesBeforeStart: the agent starts anti-entropy only once it
+// knows a leader; a write's SyncChanges made before then waits for Start,
+// so when it returns the catalog has the write (Consul's handlers sync
+// before answering).
+func TestSyncChangesBeforeStart(t *testing.T) {
+	cat := newFakeCatalog(t)
+	s := newState(t, testConfig(""), cat)
+	if err := s.AddService(catalog.Service{Service: "web", Port: 80}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- syncNow(t, s) }()
+	select {
+	case err := <-done:
+		t.Fatalf("SyncChanges before Start returned (%v) with nothing synced", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.Start()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SyncChanges did not return after Start")
+	}
+	if cat.service("node1", "web") == nil {
+		t.Fatal("SyncChanges returned before the service reached the catalog")
+	}
+	t.Run("ends with its context or Close", func(t *testing.T) {
+		for name, end := range map[string]func(*State, context.CancelFunc){
+			"context": func(_ *State, cancel context.CancelFunc) { cancel() },
+			"close":   func(s *State, _ context.CancelFunc) { s.Close() },
+		} {
+			s := newState(t, testConfig(""), newFakeCatalog(t))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.SyncChanges(ctx) }()
+			end(s, cancel)
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Fatalf("%s: SyncChanges before Start = nil, want an error", name)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: SyncChanges before Start did not return", name)
+			}
+			cancel()
+		}
+	})
+}
