@@ -153,14 +153,16 @@ type ReadInfo struct {
 // Read prepares a read in the given mode: when it returns without error,
 // reading Store() yields state at least as fresh as the mode promises.
 func (s *Server) Read(ctx context.Context, mode Consistency) (ReadInfo, error) {
+	info := s.readInfo(mode)
+	if mode == Stale || mode == Default && s.IsLeader() {
+		// Nothing to wait for: the hot path of every default read on the
+		// leader costs no timer or round trip.
+		return info, nil
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.RPCTimeout)
 		defer cancel()
-	}
-	info := s.readInfo(mode)
-	if mode == Stale {
-		return info, nil
 	}
 	if s.IsLeader() {
 		_, err := s.leaderReadIndex(ctx, mode == Consistent)
