@@ -72,7 +72,7 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	}()
 	apiCfg := httpapi.DefaultConfig()
 	apiCfg.Datacenter, apiCfg.NodeName, apiCfg.EnableDebug = cfg.Datacenter, cfg.NodeName, cfg.EnableDebug
-	deps := httpapi.Deps{Metrics: tel, Logger: log}
+	deps := httpapi.Deps{Metrics: tel, Logger: log, Stop: a.stopCtx.Done()}
 	if cfg.Server {
 		if a.server, err = startServer(cfg, log); err != nil {
 			return a, err

@@ -143,16 +143,17 @@ func (rl *rateLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rl.next.ServeHTTP(w, r)
 }
 
-// endBlockingOnStop ends blocking queries (?index=, or ?hash= on
+// endBlockingOnStop ends hash-blocking queries (?hash= on
 // /v1/agent/service/:id) when stop ends. They wait for a change for up to
 // ten minutes, so a shutdown that let them finish would always take its
 // whole grace period whenever a watcher is connected; other requests keep
-// the grace period Shutdown gives them. The query test is a substring
-// check, as it runs on every request: a false positive only costs a
-// context.
+// the grace period Shutdown gives them. (Index-blocking queries end
+// through httpapi.Deps.Stop, which costs nothing per request.) The query
+// test is a substring check, as it runs on every request: a false
+// positive only costs a context.
 func endBlockingOnStop(stop context.Context, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if q := r.URL.RawQuery; strings.Contains(q, "index=") || strings.Contains(q, "hash=") {
+		if q := r.URL.RawQuery; strings.Contains(q, "hash=") {
 			ctx, cancel := context.WithCancel(r.Context())
 			defer cancel()
 			defer context.AfterFunc(stop, cancel)()

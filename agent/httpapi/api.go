@@ -109,6 +109,9 @@ type Deps struct {
 	Remote  http.Handler // client agents: forwards catalog requests to a server
 	Metrics Metrics
 	Logger  *slog.Logger
+	// Stop, when closed, ends every waiting blocking query at once (with
+	// the current result), so a shutdown need not wait out their ?wait.
+	Stop <-chan struct{}
 }
 
 // API is the /v1 HTTP handler.
@@ -120,6 +123,7 @@ type API struct {
 	metrics Metrics
 	log     *slog.Logger
 	mux     *http.ServeMux
+	stop    <-chan struct{}
 }
 
 // New builds the handler.
@@ -130,7 +134,7 @@ func New(cfg Config, deps Deps) *API {
 	if deps.Metrics == nil {
 		deps.Metrics = nopMetrics{}
 	}
-	a := &API{cfg: cfg, store: deps.Store, cluster: deps.Cluster, remote: deps.Remote, metrics: deps.Metrics, log: deps.Logger, mux: http.NewServeMux()}
+	a := &API{cfg: cfg, store: deps.Store, cluster: deps.Cluster, remote: deps.Remote, metrics: deps.Metrics, log: deps.Logger, mux: http.NewServeMux(), stop: deps.Stop}
 	a.routes(deps.Agent)
 	return a
 }

@@ -132,6 +132,9 @@ func (a *API) runBlocking(ctx context.Context, opts QueryOptions, keys []catalog
 		case <-deadline:
 			watch.Stop()
 			return result, index, info, nil
+		case <-a.stop: // the agent is stopping: answer now
+			watch.Stop()
+			return result, index, info, nil
 		case <-ctx.Done():
 			watch.Stop()
 			return nil, 0, info, ctx.Err()

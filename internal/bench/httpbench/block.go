@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/beacon-sd/beacon/agent"
 	"github.com/beacon-sd/beacon/configs"
 )
+
+var memProfile = flag.String("block-memprofile", "", "write the agent's heap profile with every query blocked to this file")
 
 var blockClient = flag.String("block-client", "", "internal: hold blocking queries against this address (child process)")
 
@@ -67,6 +70,16 @@ func blockingBench(n int) {
 	expect("sent")
 	time.Sleep(2 * time.Second) // let every request reach its wait
 	blocked := goMemory()
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	target := n / 2
 	start := time.Now()
 	put(addr, fmt.Sprintf("/v1/kv/bq/w%d", target), []byte("1"))
