@@ -59,16 +59,9 @@ type serviceEntry struct {
 func runCatalogServices(inv *invocation, args []string) int {
 	var tags bool
 	inv.fs.BoolVar(&tags, "tags", false, "Show each service's tags.")
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	var services map[string][]string
 	r, err := c.get("/v1/catalog/services", inv.query(), &services)
@@ -100,16 +93,9 @@ func runCatalogServices(inv *invocation, args []string) int {
 func runCatalogNodes(inv *invocation, args []string) int {
 	var detailed bool
 	inv.fs.BoolVar(&detailed, "detailed", false, "Show full node IDs and node meta.")
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	var nodes []catalogNode
 	r, err := c.get("/v1/catalog/nodes", inv.query(), &nodes)
@@ -143,16 +129,9 @@ func runCatalogNodes(inv *invocation, args []string) int {
 func runCatalogService(inv *invocation, args []string) int {
 	var tag string
 	inv.fs.StringVar(&tag, "tag", "", "Only list instances with this tag.")
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 1, 1)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 1, 1); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	q := inv.query()
 	if tag != "" {

@@ -124,6 +124,22 @@ func (inv *invocation) printHelp(w io.Writer) {
 
 // client builds the HTTP client from the common flags; on a bad address it
 // prints the error and returns nil.
+// start parses the flags, checks the positional argument count (lo..hi)
+// and makes the client: the common opening of every command that calls
+// the agent. ok false means return code.
+func (inv *invocation) start(args []string, lo, hi int) (rest []string, c *client, code int, ok bool) {
+	if args, code, ok = inv.parse(args); !ok {
+		return nil, nil, code, false
+	}
+	if code, ok = inv.wantArgs(args, lo, hi); !ok {
+		return nil, nil, code, false
+	}
+	if c = inv.client(); c == nil {
+		return nil, nil, 1, false
+	}
+	return args, c, 0, true
+}
+
 func (inv *invocation) client() *client {
 	c, err := newClient(inv.httpAddr, inv.token)
 	if err != nil {

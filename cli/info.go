@@ -55,16 +55,9 @@ type infoReport struct {
 }
 
 func runInfo(inv *invocation, args []string) int {
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	var rep infoReport
 	r, err := c.get("/v1/agent/self", nil, &rep.self)
@@ -181,16 +174,9 @@ func printSections(inv *invocation, sections map[string]map[string]string) {
 }
 
 func runLeave(inv *invocation, args []string) int {
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	if _, err := c.put("/v1/agent/leave", nil, nil); err != nil {
 		return inv.fail("leaving", err)

@@ -46,16 +46,9 @@ func memberStatus(s int) string {
 }
 
 func runMembers(inv *invocation, args []string) int {
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	var members []member
 	r, err := c.get("/v1/agent/members", inv.query(), &members)

@@ -51,16 +51,9 @@ type raftServer struct {
 }
 
 func runRaftListPeers(inv *invocation, args []string) int {
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 0, 0)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 0, 0); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	var cfg raftConfig
 	r, err := c.get("/v1/operator/raft/configuration", inv.query(), &cfg)

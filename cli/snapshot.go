@@ -263,16 +263,9 @@ func printSnapshotInfo(inv *invocation, info snapshotInfo) {
 }
 
 func runSnapshotSave(inv *invocation, args []string) int {
-	args, code, ok := inv.parse(args)
+	args, c, code, ok := inv.start(args, 1, 1)
 	if !ok {
 		return code
-	}
-	if code, ok := inv.wantArgs(args, 1, 1); !ok {
-		return code
-	}
-	c := inv.client()
-	if c == nil {
-		return 1
 	}
 	resp, done, err := c.long().stream(http.MethodGet, "/v1/snapshot", inv.query(), nil)
 	if err != nil {
