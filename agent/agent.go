@@ -40,6 +40,7 @@ type Agent struct {
 	httpAddrs   []net.Addr
 	wg          sync.WaitGroup
 	startWG     sync.WaitGroup // the goroutine that starts anti-entropy
+	conns       connReturner   // takes back parked queries' connections
 
 	leaveOnce sync.Once
 	leaveCh   chan struct{} // closed when the API asked the agent to leave
@@ -97,7 +98,9 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 		internal.Internal = true
 		a.server.ServeHTTP(endBlockingOnStop(a.stopCtx, httpapi.New(internal, deps)))
 	}
-	a.api = httpapi.New(apiCfg, deps)
+	public := deps
+	public.Conns = &a.conns // blocking queries on the HTTP port wait parked
+	a.api = httpapi.New(apiCfg, public)
 	if err := a.listenHTTP(); err != nil {
 		return a, err
 	}
@@ -144,7 +147,8 @@ func (a *Agent) listenHTTP() error {
 		}
 		a.httpServers = append(a.httpServers, srv)
 		a.httpAddrs = append(a.httpAddrs, ln.Addr())
-		lln := limitConns(ln, a.cfg.Limits.HTTPMaxConnsPerClient)
+		lln := newReturnListener(limitConns(ln, a.cfg.Limits.HTTPMaxConnsPerClient))
+		a.conns.add(lln)
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()

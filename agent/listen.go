@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -61,6 +62,9 @@ type limitedConn struct {
 	ip   string
 	once sync.Once
 }
+
+// NetConn returns the wrapped connection.
+func (c *limitedConn) NetConn() net.Conn { return c.Conn }
 
 func (c *limitedConn) Close() error {
 	c.once.Do(func() {
@@ -161,4 +165,103 @@ func endBlockingOnStop(stop context.Context, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// returnListener is an HTTP listener that also yields connections handed
+// back after a parked blocking query answered (httpapi.ConnReturner), so
+// the server reads their next request.
+type returnListener struct {
+	net.Listener
+	returned chan net.Conn
+	accepted chan acceptResult
+	closed   chan struct{}
+	once     sync.Once
+}
+
+type acceptResult struct {
+	c   net.Conn
+	err error
+}
+
+func newReturnListener(ln net.Listener) *returnListener {
+	l := &returnListener{Listener: ln, returned: make(chan net.Conn, 1024), accepted: make(chan acceptResult), closed: make(chan struct{})}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *returnListener) acceptLoop() {
+	for {
+		c, err := l.Listener.Accept()
+		select {
+		case l.accepted <- acceptResult{c, err}:
+		case <-l.closed:
+			if c != nil {
+				_ = c.Close()
+			}
+			return
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+	}
+}
+
+func (l *returnListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.returned:
+		return c, nil
+	case r := <-l.accepted:
+		return r.c, r.err
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *returnListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// give queues a connection for Accept without blocking the caller.
+func (l *returnListener) give(c net.Conn) {
+	select {
+	case l.returned <- c:
+	case <-l.closed:
+		_ = c.Close()
+	default:
+		go func() {
+			select {
+			case l.returned <- c:
+			case <-l.closed:
+				_ = c.Close()
+			}
+		}()
+	}
+}
+
+// connReturner routes a connection back to the listener that accepted it.
+type connReturner struct {
+	mu        sync.Mutex
+	listeners map[string]*returnListener // by local address
+}
+
+func (r *connReturner) add(l *returnListener) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.listeners == nil {
+		r.listeners = map[string]*returnListener{}
+	}
+	r.listeners[l.Addr().String()] = l
+}
+
+// Return implements httpapi.ConnReturner.
+func (r *connReturner) Return(c net.Conn) {
+	r.mu.Lock()
+	l := r.listeners[c.LocalAddr().String()]
+	r.mu.Unlock()
+	if l == nil {
+		_ = c.Close()
+		return
+	}
+	l.give(c)
 }

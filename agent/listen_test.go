@@ -2,6 +2,10 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,5 +64,58 @@ func TestShutdownEndsBlockingQueries(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("a blocking query is still waiting after the shutdown")
 		}
+	}
+}
+
+// A blocking query waits parked (its connection hijacked, no goroutine)
+// and, once answered, its connection serves the next request: three
+// blocking rounds and a plain read all go over one connection.
+func TestParkedBlockingQueriesKeepTheirConnection(t *testing.T) {
+	a := startDev(t)
+	var dials atomic.Int32
+	tr := &http.Transport{
+		MaxConnsPerHost: 1,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer := consulClient(t, a).KV()
+	if _, err := writer.Put(&api.KVPair{Key: "k", Value: []byte("0")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, meta, err := c.KV().Get("k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := meta.LastIndex
+	for round := 1; round <= 3; round++ {
+		want := fmt.Sprint(round)
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			writer.Put(&api.KVPair{Key: "k", Value: []byte(want)}, nil)
+		}()
+		p, m, err := c.KV().Get("k", &api.QueryOptions{WaitIndex: idx, WaitTime: 30 * time.Second})
+		if err != nil || p == nil || string(p.Value) != want || m.LastIndex <= idx {
+			t.Fatalf("round %d: %v %v (index %d after %d)", round, p, err, m.LastIndex, idx)
+		}
+		idx = m.LastIndex
+	}
+	// A wait that times out answers with the same index, also parked.
+	_, m, err := c.KV().Get("k", &api.QueryOptions{WaitIndex: idx, WaitTime: 100 * time.Millisecond})
+	if err != nil || m.LastIndex != idx {
+		t.Fatalf("timed-out wait: index %d (%v), want %d", m.LastIndex, err, idx)
+	}
+	if _, _, err := c.KV().Get("k", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d connections dialled, want 1: a parked query's connection was not handed back", n)
 	}
 }

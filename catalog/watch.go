@@ -46,6 +46,7 @@ func EventsWatch() WatchKey { return WatchKey{kind: watchEvents} }
 type Watch struct {
 	hub  *WatchHub
 	ch   chan struct{}
+	fn   func() // WatchFunc's callback, run in its own goroutine when fired
 	keys []WatchKey
 	done bool // guarded by hub.mu: fired or stopped
 }
@@ -86,12 +87,26 @@ func newWatchHub() *WatchHub {
 
 // Watch registers a watch on keys. The caller must Stop it when done.
 func (h *WatchHub) Watch(keys ...WatchKey) *Watch {
-	w := &Watch{hub: h, ch: make(chan struct{}), keys: keys}
+	return h.watch(nil, keys)
+}
+
+// WatchFunc is Watch for a waiter that holds no goroutine: when the watch
+// fires, fn runs once in a new goroutine (and C is closed as usual). A
+// stopped watch never calls fn.
+func (h *WatchHub) WatchFunc(fn func(), keys ...WatchKey) *Watch {
+	return h.watch(fn, keys)
+}
+
+func (h *WatchHub) watch(fn func(), keys []WatchKey) *Watch {
+	w := &Watch{hub: h, ch: make(chan struct{}), fn: fn, keys: keys}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		w.done = true
 		close(w.ch)
+		if fn != nil {
+			go fn()
+		}
 		return w
 	}
 	for _, k := range keys {
@@ -158,6 +173,9 @@ func (h *WatchHub) fireLocked(set watchSet) {
 		w.done = true
 		close(w.ch)
 		h.removeLocked(w)
+		if w.fn != nil {
+			go w.fn()
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
 )
@@ -117,4 +118,35 @@ func TestWatchHubManyWatchers(t *testing.T) {
 		w.Stop()
 	}
 	runtime.KeepAlive(watches)
+}
+
+func TestWatchFuncRunsOnceWhenFired(t *testing.T) {
+	h := newHarness(t)
+	fired := make(chan struct{}, 2)
+	w := h.s.Hub().WatchFunc(func() { fired <- struct{}{} }, catalog.KVKeyWatch("a"))
+	stopped := h.s.Hub().WatchFunc(func() { fired <- struct{}{} }, catalog.KVKeyWatch("a"))
+	stopped.Stop()
+	h.apply(&catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: "b", Value: []byte("x")}})
+	select {
+	case <-fired:
+		t.Fatal("a write to another key ran the callback")
+	case <-time.After(50 * time.Millisecond):
+	}
+	h.apply(&catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: "a", Value: []byte("x")}})
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the callback did not run")
+	}
+	select {
+	case <-w.C():
+	default:
+		t.Fatal("C is not closed after the watch fired")
+	}
+	h.apply(&catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: "a", Value: []byte("y")}})
+	select {
+	case <-fired:
+		t.Fatal("the callback ran twice, or a stopped watch's ran")
+	case <-time.After(50 * time.Millisecond):
+	}
 }

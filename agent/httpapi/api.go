@@ -112,6 +112,9 @@ type Deps struct {
 	// Stop, when closed, ends every waiting blocking query at once (with
 	// the current result), so a shutdown need not wait out their ?wait.
 	Stop <-chan struct{}
+	// Conns, when set, takes back hijacked connections: blocking queries
+	// then wait parked, without a goroutine (see park.go).
+	Conns ConnReturner
 }
 
 // API is the /v1 HTTP handler.
@@ -124,6 +127,8 @@ type API struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	stop    <-chan struct{}
+	conns   ConnReturner
+	parked  parkedSet
 }
 
 // New builds the handler.
@@ -134,7 +139,11 @@ func New(cfg Config, deps Deps) *API {
 	if deps.Metrics == nil {
 		deps.Metrics = nopMetrics{}
 	}
-	a := &API{cfg: cfg, store: deps.Store, cluster: deps.Cluster, remote: deps.Remote, metrics: deps.Metrics, log: deps.Logger, mux: http.NewServeMux(), stop: deps.Stop}
+	a := &API{cfg: cfg, store: deps.Store, cluster: deps.Cluster, remote: deps.Remote, metrics: deps.Metrics, log: deps.Logger, mux: http.NewServeMux(), stop: deps.Stop,
+		conns: deps.Conns, parked: parkedSet{m: make(map[*parked]struct{})}}
+	if a.conns != nil && a.stop != nil {
+		go a.answerParkedOnStop()
+	}
 	a.routes(deps.Agent)
 	return a
 }

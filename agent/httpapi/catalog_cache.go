@@ -300,7 +300,7 @@ func (a *API) cachedServiceRead(w http.ResponseWriter, r *http.Request, c *respo
 		b := newCachedBody(tx.Generation(), idx, body)
 		c.put(q, b)
 		return b, idx, nil
-	}, func(res any) {
+	}, func(w http.ResponseWriter, r *http.Request, res any) {
 		b := res.(*cachedBody)
 		w.Header()["Content-Length"] = b.length
 		writeJSONBytes(w, http.StatusOK, b.body)

@@ -51,7 +51,7 @@ func (a *API) kvGet(w http.ResponseWriter, r *http.Request, key string) {
 		a.blockingReadWith(w, r, []catalog.WatchKey{catalog.KVPrefixWatch(key)}, func(tx *catalog.ReadTx) (any, uint64, error) {
 			keys, idx := tx.KVKeys(key, sep)
 			return keys, idx, nil
-		}, func(res any) {
+		}, func(w http.ResponseWriter, r *http.Request, res any) {
 			if len(res.([]string)) == 0 {
 				w.WriteHeader(http.StatusNotFound)
 				return
@@ -66,7 +66,7 @@ func (a *API) kvGet(w http.ResponseWriter, r *http.Request, key string) {
 				out[i] = toKVJSON(e)
 			}
 			return out, idx, nil
-		}, func(res any) {
+		}, func(w http.ResponseWriter, r *http.Request, res any) {
 			if len(res.([]kvJSON)) == 0 {
 				w.WriteHeader(http.StatusNotFound)
 				return
@@ -78,7 +78,7 @@ func (a *API) kvGet(w http.ResponseWriter, r *http.Request, key string) {
 		a.blockingReadWith(w, r, []catalog.WatchKey{catalog.KVKeyWatch(key)}, func(tx *catalog.ReadTx) (any, uint64, error) {
 			e, idx := tx.KV(key)
 			return e, idx, nil
-		}, func(res any) {
+		}, func(w http.ResponseWriter, r *http.Request, res any) {
 			e := res.(*catalog.KVEntry)
 			switch {
 			case e == nil:

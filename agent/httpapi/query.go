@@ -74,18 +74,30 @@ type readFunc func(tx *catalog.ReadTx) (result any, index uint64, err error)
 // as JSON with the read headers. keys are the watches that can change the
 // result; a wake-up re-runs fn, and only a changed index answers.
 func (a *API) blockingRead(w http.ResponseWriter, r *http.Request, keys []catalog.WatchKey, fn readFunc) {
-	a.blockingReadWith(w, r, keys, fn, func(result any) {
-		WriteJSON(w, r, http.StatusOK, result)
-	})
+	a.blockingReadWith(w, r, keys, fn, writeJSONResult)
 }
 
+func writeJSONResult(w http.ResponseWriter, r *http.Request, result any) {
+	WriteJSON(w, r, http.StatusOK, result)
+}
+
+// writeFunc writes a read's result after the read headers are set. It
+// must use only the w and r it is given: a parked query answers through
+// another writer, long after the original request returned.
+type writeFunc func(w http.ResponseWriter, r *http.Request, result any)
+
 // blockingReadWith is blockingRead with a custom writer for the result
-// (raw values, 404s for missing keys…). write runs after the headers are set.
-func (a *API) blockingReadWith(w http.ResponseWriter, r *http.Request, keys []catalog.WatchKey, fn readFunc, write func(result any)) {
+// (raw values, 404s for missing keys…).
+func (a *API) blockingReadWith(w http.ResponseWriter, r *http.Request, keys []catalog.WatchKey, fn readFunc, write writeFunc) {
 	opts, err := a.parseQuery(r)
 	if err != nil {
 		writeError(w, err)
 		return
+	}
+	if opts.MinIndex > 0 && len(keys) > 0 && a.canPark(r) {
+		if a.park(w, r, opts, keys, fn, write) {
+			return
+		}
 	}
 	result, index, info, err := a.runBlocking(r.Context(), opts, keys, fn)
 	if err != nil {
@@ -93,7 +105,15 @@ func (a *API) blockingReadWith(w http.ResponseWriter, r *http.Request, keys []ca
 		return
 	}
 	setReadHeaders(w, index, info, opts.Mode)
-	write(result)
+	write(w, r, result)
+}
+
+// waitWithJitter is a blocking query's wait plus up to wait/16.
+func waitWithJitter(wait time.Duration) time.Duration {
+	if wait > 0 {
+		wait += rand.N(wait/16 + 1)
+	}
+	return wait
 }
 
 // runBlocking implements the blocking-query loop. The watch is registered
@@ -106,11 +126,7 @@ func (a *API) runBlocking(ctx context.Context, opts QueryOptions, keys []catalog
 	}
 	var deadline <-chan time.Time
 	if opts.MinIndex > 0 && len(keys) > 0 {
-		wait := opts.Wait
-		if wait > 0 {
-			wait += rand.N(wait/16 + 1)
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(waitWithJitter(opts.Wait))
 		defer t.Stop()
 		deadline = t.C
 	}

@@ -160,7 +160,13 @@ func DecodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 		}
 		return badRequest("Request decode failed: %v", err)
 	}
-	if dec.More() {
+	// Only whitespace may follow. (Decoder.More is no test for this: it
+	// reports false before a stray '}' or ']'.)
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
 		return badRequest("Request decode failed: unexpected data after the JSON value")
 	}
 	return nil

@@ -268,7 +268,7 @@ func (a *API) sessionRenew(w http.ResponseWriter, r *http.Request) {
 	a.blockingReadWith(w, r, nil, func(tx *catalog.ReadTx) (any, uint64, error) {
 		s, idx := tx.Session(id)
 		return s, idx, nil
-	}, func(res any) {
+	}, func(w http.ResponseWriter, r *http.Request, res any) {
 		s := res.(*catalog.Session)
 		if s == nil {
 			writeError(w, notFound("Session id '%s' not found", id))

@@ -92,7 +92,7 @@ func blockingBench(n int) {
 	fmt.Printf("\nblocking queries: %d on %d keys, one dev agent (in this process; the clients in a child process)\n", n, n)
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / 1024 }
 	fmt.Printf("  agent Go heap+stacks in use: %.1f MB alone, %.1f MB with %d idle keep-alive connections, %.1f MB with a blocking query on each\n", float64(base.total())/1e6, float64(idle.total())/1e6, n, float64(blocked.total())/1e6)
-	fmt.Printf("  memory per waiting query: %.2f KB (heap %.2f + stack %.2f), over an idle connection's %.2f KB\n", per(idle.total(), blocked.total()), per(idle.heap, blocked.heap), per(idle.stack, blocked.stack), per(base.total(), idle.total()))
+	fmt.Printf("  memory per waiting query, its connection included: %.2f KB (heap %.2f + stack %.2f); an idle keep-alive connection: %.2f KB\n", per(base.total(), blocked.total()), per(base.heap, blocked.heap), per(base.stack, blocked.stack), per(base.total(), idle.total()))
 	fmt.Printf("  write to one key → its watcher answered in %v (watcher %s, want %d); other watchers woken within 500 ms: %s\n", wake.Round(10*time.Microsecond), woke, target, others)
 }
 
