@@ -28,6 +28,14 @@ test:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzCatalogRegisterBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzCatalogDeregisterBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzAgentServiceRegisterBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzAgentCheckRegisterBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzAgentCheckUpdateBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzTxnBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzSessionCreateBody -fuzztime $(FUZZTIME)
+	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzKVPutQuery -fuzztime $(FUZZTIME)
 
 ## bench: performance figures, printed as tables (see docs/PERFORMANCE.md).
 bench: build tools

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,9 +98,16 @@ func decodeAgentAliased(data []byte, v any) error {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
+	// Two spellings of one key ("ID" and "I_D") must decode the same way
+	// every time, not in map order: the one without underscores wins, as
+	// Consul's canonical key beats its alias, else the first in sorted order.
 	norm := make(map[string]json.RawMessage, len(raw))
-	for k, val := range raw {
-		norm[strings.ReplaceAll(k, "_", "")] = val
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		n := strings.ReplaceAll(k, "_", "")
+		if _, dup := norm[n]; dup && n != k {
+			continue
+		}
+		norm[n] = raw[k]
 	}
 	buf, err := json.Marshal(norm)
 	if err != nil {

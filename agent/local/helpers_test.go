@@ -31,6 +31,10 @@ type fakeCatalog struct {
 	mu   sync.Mutex // guards the following
 	idx  uint64
 	cmds []catalog.Command
+
+	// beforeApply, when set, runs before each Apply (on the sync loop's
+	// goroutine), to act while a command is in flight.
+	beforeApply func(catalog.Command)
 }
 
 func newFakeCatalog(t testing.TB) *fakeCatalog {
@@ -46,6 +50,9 @@ func newFakeCatalog(t testing.TB) *fakeCatalog {
 func (f *fakeCatalog) Apply(_ context.Context, cmd catalog.Command) (catalog.Result, error) {
 	if f.down.Load() {
 		return catalog.Result{}, errDown
+	}
+	if f.beforeApply != nil {
+		f.beforeApply(cmd)
 	}
 	res, err := f.write(cmd)
 	if err == nil {

@@ -238,9 +238,13 @@ func (s *State) putCheckLocked(c catalog.Check) ([]runner, error) {
 		return nil, err
 	}
 	ce := &checkEntry{check: c}
-	if old != nil {
+	if old != nil && !old.deleted {
+		// A deleted entry's catalog copy may be on its way out (a
+		// deregistration in flight): a re-added check starts with none, so
+		// the next sync registers it whole rather than updating a check
+		// the catalog no longer has.
 		ce.synced = old.synced
-		if !old.deleted && old.check.Status == catalog.HealthCritical {
+		if old.check.Status == catalog.HealthCritical {
 			ce.criticalSince = old.criticalSince
 		}
 	}

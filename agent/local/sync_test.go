@@ -397,3 +397,52 @@ func TestSyncChangesBeforeStart(t *testing.T) {
 		}
 	})
 }
+
+// A check removed and added again while its deregistration is on its way
+// to the catalog ends up in the catalog: the new entry does not inherit
+// the old one's catalog copy (which the deregistration is deleting).
+func TestCheckReAddedDuringDeregistration(t *testing.T) {
+	cat := newFakeCatalog(t)
+	s := newState(t, testConfig(""), cat)
+	c := ttlCheck(time.Hour)
+	c.CheckID, c.Name, c.Status = "c1", "c1", catalog.HealthPassing
+	if err := s.AddCheck(c); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	waitSynced(t, s)
+	readded := make(chan error, 1)
+	cat.beforeApply = func(cmd catalog.Command) {
+		if d, ok := cmd.(*catalog.DeregisterRequest); ok && d.CheckID == "c1" {
+			cat.beforeApply = nil
+			go func() { readded <- s.AddCheck(c) }()
+			select {
+			case err := <-readded:
+				readded <- err
+			case <-time.After(time.Second): // AddCheck waits for the round: fine too
+			}
+		}
+	}
+	if err := s.RemoveCheck("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syncNow(t, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-readded; err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := syncNow(t, s); err != nil {
+			t.Fatal(err)
+		}
+		if got := cat.check("node1", "c1"); got != nil && got.Status == catalog.HealthPassing {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the re-added check is missing from the catalog: %+v", cat.check("node1", "c1"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
