@@ -28,6 +28,7 @@ test:
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./catalog -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./configs -run '^$$' -fuzz FuzzLoadFile -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzCatalogRegisterBody -fuzztime $(FUZZTIME)
 	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzCatalogDeregisterBody -fuzztime $(FUZZTIME)
 	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzAgentServiceRegisterBody -fuzztime $(FUZZTIME)
