@@ -49,29 +49,54 @@ type registerCheck struct {
 	Output     string
 	ServiceID  string
 	Type       string
-	Definition registerCheckDefinition
+	Definition checkDefinitionJSON
 }
 
-// registerCheckDefinition is api.HealthCheckDefinition as its MarshalJSON
-// writes it (durations as strings; numbers of nanoseconds are accepted too).
-type registerCheckDefinition struct {
-	HTTP                           string
-	Header                         map[string][]string
-	Method                         string
-	Body                           string
-	TLSSkipVerify                  bool
-	TCP                            string
-	UDP                            string
-	GRPC                           string
-	GRPCUseTLS                     bool
-	H2PING                         string
-	ScriptArgs                     []string
-	AliasNode                      string
-	AliasService                   string
-	Interval                       checkDuration
-	Timeout                        checkDuration
-	TTL                            checkDuration
-	DeregisterCriticalServiceAfter checkDuration
+// checkDefinitionJSON is api.HealthCheckDefinition as a request carries it
+// (catalog registrations and txn check ops). consul/api writes Interval,
+// Timeout and DeregisterCriticalServiceAfter as duration strings; older
+// clients sent the …Duration fields instead (Consul issue 5477), read as a
+// fallback.
+type checkDefinitionJSON struct {
+	HTTP                                   string
+	Header                                 map[string][]string
+	Method                                 string
+	Body                                   string
+	TLSSkipVerify                          bool
+	TCP                                    string
+	UDP                                    string
+	GRPC                                   string
+	GRPCUseTLS                             bool
+	H2PING                                 string
+	ScriptArgs                             []string
+	AliasNode                              string
+	AliasService                           string
+	Interval                               checkDuration
+	Timeout                                checkDuration
+	TTL                                    checkDuration
+	DeregisterCriticalServiceAfter         checkDuration
+	IntervalDuration                       checkDuration
+	TimeoutDuration                        checkDuration
+	DeregisterCriticalServiceAfterDuration checkDuration
+}
+
+// toCatalog converts the definition, taking a legacy …Duration field where
+// the current one is zero.
+func (d *checkDefinitionJSON) toCatalog() catalog.CheckDefinition {
+	or := func(v, legacy checkDuration) time.Duration {
+		if v == 0 {
+			return time.Duration(legacy)
+		}
+		return time.Duration(v)
+	}
+	return catalog.CheckDefinition{
+		Interval: or(d.Interval, d.IntervalDuration), Timeout: or(d.Timeout, d.TimeoutDuration),
+		TTL: time.Duration(d.TTL), HTTP: d.HTTP, Method: d.Method, Header: d.Header,
+		Body: d.Body, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP,
+		GRPC: d.GRPC, GRPCUseTLS: d.GRPCUseTLS, H2PING: d.H2PING, Args: d.ScriptArgs,
+		AliasNode: d.AliasNode, AliasService: d.AliasService,
+		DeregisterCriticalServiceAfter: or(d.DeregisterCriticalServiceAfter, d.DeregisterCriticalServiceAfterDuration),
+	}
 }
 
 // checkDuration reads a duration given as a Go duration string ("10s") or
@@ -204,18 +229,9 @@ func registerServiceOf(s *registerService) (*catalog.Service, error) {
 // registerCheckOf applies Consul's check defaults: the node is the
 // registration's, the ID defaults to the name, the status to critical.
 func registerCheckOf(c *registerCheck, node string) *catalog.Check {
-	d := &c.Definition
 	chk := &catalog.Check{
 		Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Notes: c.Notes,
-		Output: c.Output, ServiceID: c.ServiceID, Type: c.Type,
-		Definition: catalog.CheckDefinition{
-			Interval: time.Duration(d.Interval), Timeout: time.Duration(d.Timeout),
-			TTL: time.Duration(d.TTL), HTTP: d.HTTP, Method: d.Method, Header: d.Header,
-			Body: d.Body, TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP,
-			GRPC: d.GRPC, GRPCUseTLS: d.GRPCUseTLS, H2PING: d.H2PING, Args: d.ScriptArgs,
-			AliasNode: d.AliasNode, AliasService: d.AliasService,
-			DeregisterCriticalServiceAfter: time.Duration(d.DeregisterCriticalServiceAfter),
-		},
+		Output: c.Output, ServiceID: c.ServiceID, Type: c.Type, Definition: c.Definition.toCatalog(),
 	}
 	if chk.Node == "" {
 		chk.Node = node

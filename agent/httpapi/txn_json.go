@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"fmt"
-	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
 )
@@ -84,56 +81,8 @@ type txnCheckJSON struct {
 	ServiceName string
 	ServiceTags []string
 	Type        string
-	Definition  txnCheckDefinitionJSON
+	Definition  checkDefinitionJSON
 	ModifyIndex uint64
-}
-
-// txnCheckDefinitionJSON is api.HealthCheckDefinition. consul/api sends
-// Interval, Timeout and DeregisterCriticalServiceAfter as duration strings;
-// older clients sent the …Duration fields instead (Consul issue 5477), which
-// are read as a fallback.
-type txnCheckDefinitionJSON struct {
-	HTTP                                   string
-	Header                                 map[string][]string
-	Method                                 string
-	Body                                   string
-	TLSSkipVerify                          bool
-	TCP                                    string
-	UDP                                    string
-	GRPC                                   string
-	GRPCUseTLS                             bool
-	Interval                               txnDuration
-	Timeout                                txnDuration
-	DeregisterCriticalServiceAfter         txnDuration
-	IntervalDuration                       txnDuration
-	TimeoutDuration                        txnDuration
-	DeregisterCriticalServiceAfterDuration txnDuration
-}
-
-// txnDuration is a duration read from a string ("10s") or a number of
-// nanoseconds, like api.ReadableDuration.
-type txnDuration time.Duration
-
-func (d *txnDuration) UnmarshalJSON(b []byte) error {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch v := v.(type) {
-	case nil:
-		*d = 0
-	case string:
-		dur, err := time.ParseDuration(v)
-		if err != nil {
-			return err
-		}
-		*d = txnDuration(dur)
-	case float64:
-		*d = txnDuration(v)
-	default:
-		return fmt.Errorf("duration must be a string or a number, got %s", b)
-	}
-	return nil
 }
 
 // txnResultJSON is api.TxnResult: exactly one member is set.
@@ -200,27 +149,12 @@ func (s *txnServiceJSON) toCatalog(node string) catalog.Service {
 }
 
 func (c *txnCheckJSON) toCatalog() catalog.Check {
-	d := &c.Definition
 	return catalog.Check{
 		Node: c.Node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Notes: c.Notes, Output: c.Output,
 		ServiceID: c.ServiceID, ServiceName: c.ServiceName, ServiceTags: c.ServiceTags, Type: c.Type,
-		Definition: catalog.CheckDefinition{
-			HTTP: d.HTTP, Header: d.Header, Method: d.Method, Body: d.Body, TLSSkipVerify: d.TLSSkipVerify,
-			TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC, GRPCUseTLS: d.GRPCUseTLS,
-			Interval:                       txnDurationOr(d.Interval, d.IntervalDuration),
-			Timeout:                        txnDurationOr(d.Timeout, d.TimeoutDuration),
-			DeregisterCriticalServiceAfter: txnDurationOr(d.DeregisterCriticalServiceAfter, d.DeregisterCriticalServiceAfterDuration),
-		},
-		RaftIndex: catalog.RaftIndex{ModifyIndex: c.ModifyIndex},
+		Definition: c.Definition.toCatalog(),
+		RaftIndex:  catalog.RaftIndex{ModifyIndex: c.ModifyIndex},
 	}
-}
-
-// txnDurationOr is d, or the legacy field when d is zero.
-func txnDurationOr(d, legacy txnDuration) time.Duration {
-	if d == 0 {
-		return time.Duration(legacy)
-	}
-	return time.Duration(d)
 }
 
 // toTxnResultJSON converts one result to Consul's shape.
