@@ -39,9 +39,12 @@ fuzz:
 	$(GO) test ./agent/httpapi -run '^$$' -fuzz FuzzKVPutQuery -fuzztime $(FUZZTIME)
 
 ## bench: performance figures, printed as tables (see docs/PERFORMANCE.md).
+## SCALE_AGENTS: simulated agents per scalebench row (an idle row runs first).
+SCALE_AGENTS ?= 1000,5000
 bench: build tools
 	$(GO) run ./internal/bench/storebench
 	$(GO) run ./internal/bench/httpbench
+	$(GO) run ./internal/bench/scalebench -agents=$(SCALE_AGENTS)
 
 ## soak: long randomized fault runs (not part of make test).
 soak:

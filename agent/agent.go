@@ -13,6 +13,7 @@ import (
 	"github.com/beacon-sd/beacon/agent/httpapi"
 	"github.com/beacon-sd/beacon/agent/local"
 	"github.com/beacon-sd/beacon/configs"
+	"github.com/beacon-sd/beacon/health"
 	"github.com/beacon-sd/beacon/raftstore"
 )
 
@@ -27,6 +28,7 @@ type Agent struct {
 	log       *slog.Logger
 	server    *raftstore.Server // nil on a client
 	remote    *remote           // nil on a server
+	leases    *health.Leases    // the leader-side timers; nil on a client
 	telemetry *telemetry
 	api       *httpapi.API
 	local     *local.State
@@ -78,8 +80,11 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 		if a.server, err = startServer(cfg, log); err != nil {
 			return a, err
 		}
+		if err := a.startLeases(); err != nil {
+			return a, err
+		}
 		st := serverStore{a.server}
-		deps.Store, deps.Cluster, a.catalog = st, st, st
+		deps.Store, deps.Cluster, deps.Leases, a.catalog = st, st, st, st
 	} else {
 		if len(cfg.RetryJoin) == 0 {
 			return a, errors.New("retry-join: a client agent needs at least one server address (-retry-join)")
@@ -92,6 +97,8 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	if err := a.startLocal(a.catalog); err != nil {
 		return a, err
 	}
+	a.wg.Add(1)
+	go a.keepLease()
 	deps.Agent = a.agentHandler()
 	if a.server != nil {
 		internal := apiCfg
@@ -187,6 +194,13 @@ func (a *Agent) agentHandler() http.Handler {
 	return httpapi.NewAgentHandler(ac, a.local, members{a}, a.telemetry)
 }
 
+// Local returns the agent's local state: its services, checks and their
+// runners (what /v1/agent/service/register and friends change).
+func (a *Agent) Local() *local.State { return a.local }
+
+// Leases returns the leader-side lease timers (nil on a client agent).
+func (a *Agent) Leases() *health.Leases { return a.leases }
+
 // Server returns the agent's Raft server (nil on a client agent).
 func (a *Agent) Server() *raftstore.Server { return a.server }
 
@@ -271,6 +285,9 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 					a.log.Warn("deregistering this node on leave failed", "error", err)
 				}
 			}
+		}
+		if a.leases != nil {
+			a.leases.Follow()
 		}
 		if a.server != nil {
 			if leave && !a.cfg.Dev {

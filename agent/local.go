@@ -36,6 +36,7 @@ func (a *Agent) startLocal(cat local.Catalog) error {
 	}
 	lc.CheckUpdateInterval = a.cfg.CheckUpdateInterval
 	lc.EnableScriptChecks = a.cfg.EnableScriptChecks
+	lc.AliasSource = a.aliasSource()
 	st, err := local.New(lc, cat, a.log.With("component", "local"))
 	if err != nil {
 		return err
@@ -108,7 +109,8 @@ func checkFromDefinition(d configs.CheckDefinition) catalog.Check {
 	c := catalog.Check{CheckID: d.ID, Name: d.Name, Notes: d.Notes, ServiceID: d.ServiceID, Status: d.Status,
 		Definition: catalog.CheckDefinition{
 			Interval: d.Interval, Timeout: d.Timeout, TTL: d.TTL, HTTP: d.HTTP, Method: d.Method, Header: d.Header, Body: d.Body,
-			TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC, GRPCUseTLS: d.GRPCUseTLS, Args: d.Args,
+			TLSSkipVerify: d.TLSSkipVerify, TCP: d.TCP, UDP: d.UDP, GRPC: d.GRPC, GRPCUseTLS: d.GRPCUseTLS, H2PING: d.H2PING, Args: d.Args,
+			AliasNode: d.AliasNode, AliasService: d.AliasService,
 			DeregisterCriticalServiceAfter: d.DeregisterCriticalServiceAfter, SuccessBeforePassing: d.SuccessBeforePassing,
 			FailuresBeforeWarning: d.FailuresBeforeWarning, FailuresBeforeCritical: d.FailuresBeforeCritical,
 		}}
@@ -173,9 +175,10 @@ func nodeAddress(cfg configs.Config) (string, error) {
 	return ip, nil
 }
 
-// leaveCatalog deregisters this node after a graceful leave: its services
-// are gone with it, so they leave every answer at once.
+// leaveCatalog deregisters this node after a graceful leave and records
+// it as left (not failed): its services are gone with it, so they leave
+// every answer at once.
 func (a *Agent) leaveCatalog(ctx context.Context, cat local.Catalog) error {
-	_, err := cat.Apply(ctx, &catalog.DeregisterRequest{Node: a.cfg.NodeName})
+	_, err := cat.Apply(ctx, &catalog.MemberRequest{Op: catalog.MemberLeave, Node: a.cfg.NodeName})
 	return err
 }

@@ -14,10 +14,11 @@ import (
 	"github.com/beacon-sd/beacon/raftstore"
 )
 
-// members implements httpapi.Membership. Until server-side leases arrive
-// (node liveness by lease), membership is derived from the catalog: every
-// node with its liveness check (passing: alive, critical: failed) plus the
-// Raft servers. A client agent asks a server for the list.
+// members implements httpapi.Membership from the catalog: every node with
+// its liveness check, which the leader writes critical when the node's
+// lease expires (passing: alive, critical: failed), the nodes that left
+// gracefully (left), and the Raft servers. A client agent asks a server
+// for the list.
 type members struct{ a *Agent }
 
 var _ httpapi.Membership = members{}
@@ -67,6 +68,16 @@ func (m members) fromCatalog(ctx context.Context) []httpapi.Member {
 				if c.CheckID == health.NodeLivenessID && c.Status == catalog.HealthCritical {
 					mem.Status = httpapi.MemberFailed
 				}
+			}
+			out = append(out, mem)
+		}
+		left, _ := tx.LeftMembers()
+		for _, l := range left {
+			mem := httpapi.Member{Name: l.Node, Addr: l.Address, Tags: map[string]string{"role": "node", "dc": l.Datacenter}, Status: httpapi.MemberLeft}
+			if s, ok := servers[l.Node]; ok {
+				mem.Tags["role"] = "consul"
+				mem.Port = portOf(s.Address)
+				delete(servers, l.Node)
 			}
 			out = append(out, mem)
 		}

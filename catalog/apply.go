@@ -227,6 +227,8 @@ func (a *applier) apply(cmd Command) (Result, error) {
 		err = a.session(c)
 	case *ReapTombstonesRequest:
 		err = a.reapTombstones(c.Index)
+	case *MemberRequest:
+		err = a.member(c)
 	default:
 		return res, fmt.Errorf("%w: %T", ErrUnknownCommand, cmd)
 	}

@@ -23,6 +23,7 @@ const (
 	CmdSession        CommandType = 5
 	CmdTxn            CommandType = 6
 	CmdReapTombstones CommandType = 7
+	CmdMember         CommandType = 8
 )
 
 // Command is a request that changes the catalog once Raft has committed it.
@@ -236,6 +237,8 @@ func newCommand(t CommandType) Command {
 		return new(TxnRequest)
 	case CmdReapTombstones:
 		return new(ReapTombstonesRequest)
+	case CmdMember:
+		return new(MemberRequest)
 	}
 	return nil
 }

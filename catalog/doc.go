@@ -31,6 +31,7 @@
 //	X\0<node>\0<sessionID>     sessions by node
 //	b\0<node>\0<checkID>\0<id> sessions by the check they are bound to
 //	h\0<sessionID>\0<key>      keys a session holds
+//	l\0<node>                  Member: a node that left gracefully
 //	i\0<table>                 table index
 //	I\0<service name>          per-service index
 //	e\0<revision><seq>         Event (8+4 bytes big-endian), value: time + Event

@@ -30,6 +30,7 @@ const (
 	pfxLockDelay     = "d\x00" // key → unix nanoseconds before which it cannot be locked
 	pfxTableIndex    = "i\x00" // table → index
 	pfxServiceIndex  = "I\x00" // service name → index
+	pfxMember        = "l\x00" // node → Member (a node that left)
 	pfxEvent         = "e\x00" // revision (8 bytes BE), seq (4 bytes BE) → time (8 bytes BE) + Event
 	keyApplied       = pfxMeta + "applied"
 	keyEventCount    = pfxMeta + "events"
@@ -62,6 +63,7 @@ func kSessionsOnCheck(node, check string) []byte {
 func kHeld(session, key string) []byte { return []byte(pfxSessionHeld + session + sep + key) }
 func kHeldBy(session string) []byte    { return []byte(pfxSessionHeld + session + sep) }
 func kLockDelay(key string) []byte     { return []byte(pfxLockDelay + key) }
+func kMember(node string) []byte       { return []byte(pfxMember + node) }
 func kTableIndex(table string) []byte  { return []byte(pfxTableIndex + table) }
 func kServiceIndex(name string) []byte { return []byte(pfxServiceIndex + name) }
 func kEventsFrom(rev uint64) []byte    { return binary.BigEndian.AppendUint64([]byte(pfxEvent), rev) }

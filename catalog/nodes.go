@@ -76,6 +76,12 @@ func (a *applier) ensureNode(n *Node, skipUpdate bool) (*Node, error) {
 	if found && skipUpdate {
 		return &old, nil
 	}
+	if !found {
+		// A node that left and registers again is a member again.
+		if err := a.forgetMember(n.Node); err != nil {
+			return nil, err
+		}
+	}
 	wrote, err := a.write(kNode(n.Node), n, &n.RaftIndex, riIf(found, &old.RaftIndex), raw)
 	if !wrote || err != nil {
 		return n, err

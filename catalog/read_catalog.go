@@ -206,3 +206,12 @@ func (tx *ReadTx) ChecksInState(state string) ([]*Check, uint64) {
 	}
 	return out, tx.TableIndex(TableChecks)
 }
+
+// Check returns one check of a node, nil if there is none.
+func (tx *ReadTx) Check(node, checkID string) *Check {
+	var c Check
+	if tx.get(kCheck(node, checkID), &c) {
+		return &c
+	}
+	return nil
+}

@@ -151,6 +151,7 @@ const (
 	TableChecks   = "checks"
 	TableKV       = "kvs"
 	TableSessions = "sessions"
+	TableMembers  = "members" // nodes that left (see Member)
 )
 
 // Event is one change to the catalog, recorded in the event log at the
@@ -175,6 +176,7 @@ type Event struct {
 	Svc     *Service `json:",omitempty"`
 	Check   *Check   `json:",omitempty"`
 	Session *Session `json:",omitempty"`
+	Member  *Member  `json:",omitempty"`
 }
 
 // CheckServiceNode is one instance of a service with its node and every

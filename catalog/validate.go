@@ -396,3 +396,8 @@ func (r *ReapTombstonesRequest) Validate() error {
 	}
 	return nil
 }
+
+// ValidateName checks a node, service, check or session name or ID given
+// outside a command (a path segment, say): non-empty, short enough, no
+// control characters.
+func ValidateName(field, s string) error { return checkName(field, s, true) }

@@ -243,7 +243,7 @@ func (h *WatchHub) closeHub() {
 }
 
 // tableBits numbers the tables for changeSet.tables.
-var tableBits = [...]string{TableNodes, TableServices, TableChecks, TableKV, TableSessions}
+var tableBits = [...]string{TableNodes, TableServices, TableChecks, TableKV, TableSessions, TableMembers}
 
 // changeSet is what one committed transaction changed, for the watch hub.
 type changeSet struct {

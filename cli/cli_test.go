@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/beacon-sd/beacon/internal/nettest"
 )
 
 // fakeAgent is an httptest agent: routes map "METHOD /path" (the decoded
@@ -193,12 +194,7 @@ func networkCommands(t *testing.T) [][]string {
 }
 
 func TestAgentDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := nettest.RefusingAddr(t)
 	for _, args := range networkCommands(t) {
 		for _, form := range []string{addr, "http://" + addr} {
 			t.Run(strings.Join(args, " ")+" "+form, func(t *testing.T) {

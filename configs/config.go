@@ -47,6 +47,15 @@ type Config struct {
 	// unsynced to the servers (Consul's check_update_interval).
 	CheckUpdateInterval time.Duration
 
+	// LeaseTTL is how long a node stays alive without renewing its
+	// liveness lease with the leader (beacon's node failure detector, in
+	// place of Consul's gossip); agents renew every third of it. The
+	// servers' setting is the one that counts: agents learn it.
+	LeaseTTL time.Duration
+	// LeaseExpiryRate bounds the node and session expiries the leader
+	// writes per second, so a mass expiry cannot flood the Raft log.
+	LeaseExpiryRate float64
+
 	Limits    Limits
 	Telemetry Telemetry
 
@@ -106,6 +115,8 @@ func Default() Config {
 		RaftMultiplier:      1,
 		LeaveOnTerminate:    true,
 		CheckUpdateInterval: 5 * time.Minute,
+		LeaseTTL:            10 * time.Second,
+		LeaseExpiryRate:     1000,
 		Limits:              Limits{HTTPMaxConnsPerClient: 200},
 		Telemetry:           Telemetry{PrometheusRetentionTime: 60 * time.Second},
 	}

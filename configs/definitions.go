@@ -51,7 +51,10 @@ type CheckDefinition struct {
 	UDP           string
 	GRPC          string
 	GRPCUseTLS    bool
+	H2PING        string   // host:port, pinged over TLS (h2ping_use_tls = false is rejected)
 	Args          []string // a script check; needs EnableScriptChecks
+	AliasNode     string   // an alias check: this node's checks, or AliasService's on it
+	AliasService  string   // an alias check: this service instance's checks (on AliasNode, default this node)
 
 	Interval                       time.Duration
 	Timeout                        time.Duration
@@ -62,8 +65,8 @@ type CheckDefinition struct {
 	Status                         string // initial status; empty: critical
 }
 
-// Kind is "ttl", "http", "tcp", "udp", "grpc" or "script", or "" when no
-// kind is set. Validate ensures exactly one is.
+// Kind is "ttl", "http", "tcp", "udp", "grpc", "h2ping", "script" or
+// "alias", or "" when no kind is set. Validate ensures exactly one is.
 func (c CheckDefinition) Kind() string {
 	if k := c.kinds(); len(k) > 0 {
 		return k[0]
@@ -78,7 +81,8 @@ func (c CheckDefinition) kinds() []string {
 		set  bool
 	}{
 		{"ttl", c.TTL > 0}, {"http", c.HTTP != ""}, {"tcp", c.TCP != ""},
-		{"udp", c.UDP != ""}, {"grpc", c.GRPC != ""}, {"script", len(c.Args) > 0},
+		{"udp", c.UDP != ""}, {"grpc", c.GRPC != ""}, {"h2ping", c.H2PING != ""}, {"script", len(c.Args) > 0},
+		{"alias", c.AliasService != "" || c.AliasNode != ""},
 	} {
 		if kind.set {
 			k = append(k, kind.name)
@@ -144,10 +148,10 @@ func (c CheckDefinition) validateKind(topLevel bool) error {
 	case !topLevel && c.ServiceID != "":
 		return fieldErr("service_id", errors.New("only for top-level checks; a service's checks belong to it"))
 	case len(kinds) == 0:
-		return errors.New("one of ttl, http, tcp, udp, grpc or args is required")
+		return errors.New("one of ttl, http, tcp, udp, grpc or args is required (or h2ping, alias_service, alias_node)")
 	case len(kinds) > 1:
 		return fmt.Errorf("%s are exclusive: a check has one kind", strings.Join(kinds, " and "))
-	case kinds[0] != "ttl" && c.Interval <= 0:
+	case kinds[0] != "ttl" && kinds[0] != "alias" && c.Interval <= 0:
 		return fieldErr("interval", fmt.Errorf("required for a %s check", kinds[0]))
 	}
 	return nil

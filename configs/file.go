@@ -127,6 +127,15 @@ func parseDuration(s string) (time.Duration, error) {
 	return v, atLeastZero(v)
 }
 
+// parseLeaseTTL parses a lease_ttl: a duration of at least MinLeaseTTL.
+func parseLeaseTTL(s string) (time.Duration, error) {
+	v, err := parseDuration(s)
+	if err == nil {
+		err = checkLeaseTTL(v)
+	}
+	return v, err
+}
+
 // each applies check to every element of a list.
 func each[T any](check func(T) error) func([]T) error {
 	return func(vs []T) error {

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -31,6 +32,8 @@ type rawConfig struct {
 	LeaveOnTerminate    *hcl.Attribute `hcl:"leave_on_terminate,optional"`
 	RaftMultiplier      *hcl.Attribute `hcl:"raft_multiplier,optional"`
 	CheckUpdateInterval *hcl.Attribute `hcl:"check_update_interval,optional"`
+	LeaseTTL            *hcl.Attribute `hcl:"lease_ttl,optional"`
+	LeaseExpiryRate     *hcl.Attribute `hcl:"lease_expiry_rate,optional"`
 
 	Ports     *rawPorts     `hcl:"ports,block"`
 	Limits    *rawLimits    `hcl:"limits,block"`
@@ -96,7 +99,11 @@ type rawCheck struct {
 	UDP           *hcl.Attribute `hcl:"udp,optional"`
 	GRPC          *hcl.Attribute `hcl:"grpc,optional"`
 	GRPCUseTLS    *hcl.Attribute `hcl:"grpc_use_tls,optional"`
+	H2PING        *hcl.Attribute `hcl:"h2ping,optional"`
+	H2PingUseTLS  *hcl.Attribute `hcl:"h2ping_use_tls,optional"`
 	Args          *hcl.Attribute `hcl:"args,optional"`
+	AliasNode     *hcl.Attribute `hcl:"alias_node,optional"`
+	AliasService  *hcl.Attribute `hcl:"alias_service,optional"`
 
 	Interval                       *hcl.Attribute `hcl:"interval,optional"`
 	Timeout                        *hcl.Attribute `hcl:"timeout,optional"`
@@ -159,6 +166,8 @@ func (d *decoder) applyNetwork(c *Config, r *rawConfig) {
 func (d *decoder) applyTuning(c *Config, r *rawConfig) {
 	decode(d, r.RaftMultiplier, "raft_multiplier", &c.RaftMultiplier, between(1, 10))
 	decodeDuration(d, r.CheckUpdateInterval, "check_update_interval", &c.CheckUpdateInterval)
+	decodeAs(d, r.LeaseTTL, "lease_ttl", &c.LeaseTTL, parseLeaseTTL)
+	decode(d, r.LeaseExpiryRate, "lease_expiry_rate", &c.LeaseExpiryRate, checkExpiryRate)
 	if l := r.Limits; l != nil {
 		decode(d, l.HTTPMaxConnsPerClient, "limits.http_max_conns_per_client", &c.Limits.HTTPMaxConnsPerClient, atLeastZero[int])
 		decode(d, l.RequestRate, "limits.request_rate", &c.Limits.RequestRate, checkRate)
@@ -227,7 +236,12 @@ func (d *decoder) check(r *rawCheck, field string, topLevel bool) (CheckDefiniti
 	decode(d, r.UDP, field+".udp", &c.UDP, nil)
 	decode(d, r.GRPC, field+".grpc", &c.GRPC, nil)
 	decode(d, r.GRPCUseTLS, field+".grpc_use_tls", &c.GRPCUseTLS, nil)
+	decode(d, r.H2PING, field+".h2ping", &c.H2PING, nil)
+	var h2pingTLS bool
+	decode(d, r.H2PingUseTLS, field+".h2ping_use_tls", &h2pingTLS, checkH2PingUseTLS)
 	decode(d, r.Args, field+".args", &c.Args, nil)
+	decode(d, r.AliasNode, field+".alias_node", &c.AliasNode, nil)
+	decode(d, r.AliasService, field+".alias_service", &c.AliasService, nil)
 	decodeDuration(d, r.Interval, field+".interval", &c.Interval)
 	decodeDuration(d, r.Timeout, field+".timeout", &c.Timeout)
 	decodeDuration(d, r.DeregisterCriticalServiceAfter, field+".deregister_critical_service_after", &c.DeregisterCriticalServiceAfter)
@@ -243,4 +257,13 @@ func (d *decoder) check(r *rawCheck, field string, topLevel bool) (CheckDefiniti
 		return c, false
 	}
 	return c, true
+}
+
+// checkH2PingUseTLS accepts h2ping_use_tls = true, the default: an h2ping
+// check always uses TLS, as the catalog has no field to record otherwise.
+func checkH2PingUseTLS(v bool) error {
+	if !v {
+		return errors.New("false (cleartext HTTP/2) is not supported yet: h2ping checks use TLS")
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 )
 
 // ErrHelp is returned by Load when -h or -help was given.
@@ -76,6 +77,8 @@ func (f *cliFlags) defineAgent(fs *flag.FlagSet) {
 	boolFlag(fs, f, "enable-script-checks", "allow checks that run programs (args)", func(c *Config, v bool) { c.EnableScriptChecks = v })
 	boolFlag(fs, f, "enable-debug", "serve /debug/pprof on the HTTP port", func(c *Config, v bool) { c.EnableDebug = v })
 	boolFlag(fs, f, "ui", "serve the web dashboard", func(c *Config, v bool) { c.UI = v })
+	flagVar(fs, f, "lease-ttl", fmt.Sprintf("node liveness lease `duration`: a node that does not renew within it is failed (default %s)", d.LeaseTTL),
+		parseLeaseTTL, func(c *Config, v time.Duration) { c.LeaseTTL = v })
 }
 
 func (f *cliFlags) defineNetwork(fs *flag.FlagSet) {

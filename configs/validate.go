@@ -109,6 +109,8 @@ func (c Config) validateTuning() error {
 	return errors.Join(
 		fieldErr("raft_multiplier", between(1, 10)(c.RaftMultiplier)),
 		fieldErr("check_update_interval", atLeastZero(c.CheckUpdateInterval)),
+		fieldErr("lease_ttl", checkLeaseTTL(c.LeaseTTL)),
+		fieldErr("lease_expiry_rate", checkExpiryRate(c.LeaseExpiryRate)),
 		fieldErr("limits.http_max_conns_per_client", atLeastZero(c.Limits.HTTPMaxConnsPerClient)),
 		fieldErr("limits.request_rate", checkRate(c.Limits.RequestRate)),
 		fieldErr("limits.request_burst", atLeastZero(c.Limits.RequestBurst)),
@@ -157,6 +159,23 @@ func checkListenPort(p int) error { return between(-1, 65535)(p) }
 func atLeastZero[T int | time.Duration](v T) error {
 	if v < 0 {
 		return fmt.Errorf("must not be negative, got %v", v)
+	}
+	return nil
+}
+
+// MinLeaseTTL is the shortest node lease: agents renew every third of it.
+const MinLeaseTTL = 300 * time.Millisecond
+
+func checkLeaseTTL(d time.Duration) error {
+	if d < MinLeaseTTL {
+		return fmt.Errorf("must be at least %s, got %s", MinLeaseTTL, d)
+	}
+	return nil
+}
+
+func checkExpiryRate(r float64) error {
+	if !(r >= 1) || math.IsInf(r, 0) {
+		return fmt.Errorf("must be a number of expiries per second, at least 1, got %v", r)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
+	"github.com/beacon-sd/beacon/internal/nettest"
 )
 
 type report struct{ checkID, status, output string }
@@ -269,12 +270,7 @@ func TestTCP(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	down, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	downAddr := down.Addr().String()
-	down.Close()
+	downAddr := nettest.RefusingAddr(t)
 
 	tests := []struct {
 		name       string

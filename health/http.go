@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
@@ -30,21 +29,12 @@ type HTTP struct {
 	Thresholds
 	Notify Notify
 
-	mu   sync.Mutex // guards loop
-	loop *loop
+	prober // provides Stop
 }
 
 // Start begins probing. Calling Start twice without Stop is a no-op.
 func (c *HTTP) Start() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loop != nil {
-		return
-	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := timeoutOr(c.Timeout, DefaultTimeout)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// One connection per probe: a check must see a fresh connect, and an
 	// idle pool per check would hold a socket open for nothing.
@@ -53,19 +43,9 @@ func (c *HTTP) Start() {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 	}
 	client := &http.Client{Transport: tr, Timeout: timeout}
-	rep := &reporter{checkID: c.CheckID, thresholds: c.Thresholds, notify: c.Notify}
-	c.loop = startLoop(c.Interval, func(ctx context.Context) (string, string) {
+	c.begin(c.CheckID, c.Interval, c.Thresholds, c.Notify, func(ctx context.Context) (string, string) {
 		return c.probe(ctx, client)
-	}, rep)
-}
-
-// Stop ends probing and waits for a probe in progress to be abandoned; no
-// report is made after Stop returns. It must not be called from Notify.
-func (c *HTTP) Stop() {
-	c.mu.Lock()
-	l := c.loop
-	c.mu.Unlock()
-	l.stop()
+	})
 }
 
 func (c *HTTP) probe(ctx context.Context, client *http.Client) (string, string) {

@@ -9,8 +9,17 @@ import (
 	"github.com/beacon-sd/beacon/catalog"
 )
 
-// DefaultTimeout bounds one HTTP or TCP probe when the check sets none.
+// DefaultTimeout bounds one HTTP, TCP, UDP, gRPC or H2PING probe when the
+// check sets none. Script checks have DefaultScriptTimeout instead.
 const DefaultTimeout = 10 * time.Second
+
+// timeoutOr is timeout, or def when timeout is not positive (unset).
+func timeoutOr(timeout, def time.Duration) time.Duration {
+	if timeout <= 0 {
+		return def
+	}
+	return timeout
+}
 
 // Thresholds delay status changes until a result repeats, as Consul's
 // success_before_passing, failures_before_warning and
@@ -112,4 +121,35 @@ func (l *loop) stop() {
 	}
 	l.once.Do(l.cancel)
 	<-l.done
+}
+
+// prober is the lifecycle the interval-driven runners (HTTP, TCP, UDP,
+// GRPC, H2Ping, Script) share: each embeds it, builds its probe in Start
+// and passes it to begin, and gets Stop from it. Its zero value has not
+// begun.
+type prober struct {
+	mu   sync.Mutex // guards loop
+	loop *loop
+}
+
+// begin starts running probe every interval, its results reported for
+// checkID through a reporter with th and notify. It is a no-op when
+// probing has begun already, even if it has since been stopped.
+func (p *prober) begin(checkID string, interval time.Duration, th Thresholds, notify Notify, probe probeFunc) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.loop != nil {
+		return
+	}
+	rep := &reporter{checkID: checkID, thresholds: th, notify: notify}
+	p.loop = startLoop(interval, probe, rep)
+}
+
+// Stop ends probing and waits for a probe in progress to be abandoned; no
+// report is made after Stop returns. It must not be called from Notify.
+func (p *prober) Stop() {
+	p.mu.Lock()
+	l := p.loop
+	p.mu.Unlock()
+	l.stop()
 }

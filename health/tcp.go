@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
@@ -22,38 +21,19 @@ type TCP struct {
 	Thresholds
 	Notify Notify
 
-	mu   sync.Mutex // guards loop
-	loop *loop
+	prober // provides Stop
 }
 
 // Start begins probing. Calling Start twice without Stop is a no-op.
 func (c *TCP) Start() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loop != nil {
-		return
-	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
+	timeout := timeoutOr(c.Timeout, DefaultTimeout)
 	dialer := &net.Dialer{Timeout: timeout}
-	rep := &reporter{checkID: c.CheckID, thresholds: c.Thresholds, notify: c.Notify}
-	c.loop = startLoop(c.Interval, func(ctx context.Context) (string, string) {
+	c.begin(c.CheckID, c.Interval, c.Thresholds, c.Notify, func(ctx context.Context) (string, string) {
 		conn, err := dialer.DialContext(ctx, "tcp", c.Address)
 		if err != nil {
 			return catalog.HealthCritical, err.Error()
 		}
 		conn.Close()
 		return catalog.HealthPassing, fmt.Sprintf("TCP connect %s: Success", c.Address)
-	}, rep)
-}
-
-// Stop ends probing and waits for a probe in progress to be abandoned; no
-// report is made after Stop returns. It must not be called from Notify.
-func (c *TCP) Stop() {
-	c.mu.Lock()
-	l := c.loop
-	c.mu.Unlock()
-	l.stop()
+	})
 }

@@ -132,9 +132,15 @@ func TestLaggingFollowerCatchesUpBySnapshot(t *testing.T) {
 			if e := readKV(t, f, fmt.Sprintf("%s/199", restart.name)); e == nil {
 				t.Fatal("follower missing the last write after snapshot catch-up")
 			}
-			if fs, _ := snapshotIndex(f); fs < snap {
-				t.Errorf("follower's snapshot index %d < leader's %d: it did not install the leader's snapshot", fs, snap)
-			}
+			// Raft records the installed snapshot only after the FSM has
+			// restored it, so the follower can serve the data a moment
+			// before its stats show the snapshot.
+			c.Eventually(5*time.Second, func() error {
+				if fs, _ := snapshotIndex(f); fs < snap {
+					return fmt.Errorf("follower's snapshot index %d < leader's %d: it did not install the leader's snapshot", fs, snap)
+				}
+				return nil
+			})
 		})
 	}
 }

@@ -30,10 +30,23 @@ const (
 	crashCycleEnv = "BEACON_CRASH_CYCLE"
 )
 
-func crashConfig(dir, addr string) raftstore.Config {
+// heldListener is a Network whose Listen opens a new descriptor on a
+// socket the parent test holds for the whole run, so the port cannot
+// be taken by another process between a kill and the next start. The
+// child gets the socket as file descriptor 3.
+type heldListener struct{ f *os.File }
+
+func (h heldListener) Listen(string) (net.Listener, error) { return net.FileListener(h.f) }
+
+func (heldListener) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	return raftstore.TCP{}.Dial(ctx, addr)
+}
+
+func crashConfig(dir, addr string, ln *os.File) raftstore.Config {
 	cfg := raftstore.DefaultConfig()
 	cfg.NodeID = "crash"
 	cfg.BindAddr = addr
+	cfg.Network = heldListener{ln}
 	cfg.DataDir = dir
 	cfg.BootstrapExpect = 1
 	cfg.HeartbeatTimeout, cfg.ElectionTimeout, cfg.LeaderLeaseTimeout = 50*time.Millisecond, 50*time.Millisecond, 50*time.Millisecond
@@ -54,7 +67,7 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for TestCrashSafetyUnderSIGKILL")
 	}
-	srv, err := raftstore.New(crashConfig(dir, os.Getenv(crashAddrEnv)))
+	srv, err := raftstore.New(crashConfig(dir, os.Getenv(crashAddrEnv), os.NewFile(3, "listener")))
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(2)
@@ -90,6 +103,7 @@ type crashRun struct {
 	t     *testing.T
 	dir   string
 	addr  string
+	ln    *os.File // the held listening socket (see heldListener)
 	acked map[string]uint64
 }
 
@@ -99,6 +113,7 @@ func (r *crashRun) runChild(cycle int, rng *rand.Rand) {
 	t := r.t
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+r.dir, crashAddrEnv+"="+r.addr, crashCycleEnv+"="+strconv.Itoa(cycle))
+	cmd.ExtraFiles = []*os.File{r.ln}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +162,7 @@ func (r *crashRun) runChild(cycle int, rng *rand.Rand) {
 // a fresh replay of the whole raft log.
 func (r *crashRun) verify(cycle int) {
 	t := r.t
-	srv, err := raftstore.New(crashConfig(r.dir, r.addr))
+	srv, err := raftstore.New(crashConfig(r.dir, r.addr, r.ln))
 	if err != nil {
 		t.Fatalf("cycle %d: restart: %v", cycle, err)
 	}
@@ -249,9 +264,13 @@ func TestCrashSafetyUnderSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	r := &crashRun{t: t, dir: t.TempDir(), addr: addr, acked: map[string]uint64{}}
+	defer ln.Close()
+	lnFile, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lnFile.Close()
+	r := &crashRun{t: t, dir: t.TempDir(), addr: ln.Addr().String(), ln: lnFile, acked: map[string]uint64{}}
 	stale := filepath.Join(t.TempDir(), "state-copy")
 	for cycle := 1; cycle <= cycles; cycle++ {
 		r.runChild(cycle, rng)

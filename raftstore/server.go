@@ -45,8 +45,15 @@ type Server struct {
 	leaderGen  atomic.Uint64 // bumped on every leadership change
 	bootstrap  atomic.Bool   // this server bootstrapped or found existing state
 	notifyCh   chan bool
-	shutdownCh chan struct{}
-	wg         sync.WaitGroup
+	leaderFunc atomic.Pointer[LeaderFunc]
+
+	// hookMu serialises leadership hook calls; it guards hook and
+	// hookLeading (what the hook was last told).
+	hookMu      sync.Mutex
+	hook        func(leading bool)
+	hookLeading bool
+	shutdownCh  chan struct{}
+	wg          sync.WaitGroup
 
 	// mu guards known, bootstrapSet and stopped.
 	mu           sync.Mutex
@@ -272,6 +279,7 @@ func (s *Server) monitorLeadership() {
 				go s.establishLeadership(gen)
 			} else {
 				s.log.Info("lost leadership")
+				s.notifyLeadership(false, 0)
 			}
 		case <-s.shutdownCh:
 			return
@@ -284,9 +292,7 @@ func (s *Server) establishLeadership(gen uint64) {
 		s.log.Warn("leader barrier failed", "error", err)
 		return
 	}
-	if s.leaderGen.Load() == gen && s.IsLeader() {
-		s.ready.Store(true)
-	}
+	s.notifyLeadership(true, gen)
 }
 
 // await waits for a raft future, but no longer than ctx allows or the

@@ -73,7 +73,7 @@ type agentCheckBody struct {
 	GRPC                           string
 	GRPCUseTLS                     bool
 	H2PING                         string
-	H2PingUseTLS                   bool
+	H2PingUseTLS                   *bool // absent: true, Consul's default
 	OSService                      string
 	AliasNode                      string
 	AliasService                   string
@@ -164,8 +164,12 @@ func (b *agentCheckBody) toCheck() (catalog.Check, error) {
 		return catalog.Check{}, badRequest("check type docker is not supported yet")
 	case b.OSService != "":
 		return catalog.Check{}, badRequest("check type os_service is not supported yet")
-	case b.TCPUseTLS || b.H2PingUseTLS || b.TLSServerName != "":
-		return catalog.Check{}, badRequest("Invalid check: TCPUseTLS, H2PingUseTLS and TLSServerName are not supported yet")
+	case b.TCPUseTLS || b.TLSServerName != "":
+		return catalog.Check{}, badRequest("Invalid check: TCPUseTLS and TLSServerName are not supported yet")
+	case b.H2PING != "" && b.H2PingUseTLS != nil && !*b.H2PingUseTLS:
+		// H2PING checks run over TLS; the catalog's definition has no
+		// field to record the cleartext variant.
+		return catalog.Check{}, badRequest("Invalid check: H2PingUseTLS false (cleartext HTTP/2) is not supported yet")
 	}
 	return catalog.Check{
 		CheckID: id, Name: b.Name, Notes: b.Notes, ServiceID: b.ServiceID, Status: b.Status,

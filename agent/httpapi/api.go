@@ -115,6 +115,24 @@ type Deps struct {
 	// Conns, when set, takes back hijacked connections: blocking queries
 	// then wait parked, without a goroutine (see park.go).
 	Conns ConnReturner
+	// Leases, on a server, renews node leases and TTL sessions in the
+	// leader's memory; nil: session renewals only check the session exists.
+	Leases Leases
+}
+
+// Leases renews timers held in the leader's memory: a renewal is never a
+// Raft write. Implementations forward to the leader.
+type Leases interface {
+	// RenewNode extends a node's liveness lease.
+	RenewNode(ctx context.Context, node string) (LeaseGrant, error)
+	// RenewSession extends a TTL session; nil if there is no such session.
+	RenewSession(ctx context.Context, id string) (*catalog.Session, error)
+}
+
+// LeaseGrant answers a node lease renewal (/v1/internal/lease/node/...).
+type LeaseGrant struct {
+	TTL   time.Duration // the lease lasts this long from now (nanoseconds in JSON)
+	Nodes int           // nodes in the cluster, which spreads out anti-entropy
 }
 
 // API is the /v1 HTTP handler.
@@ -128,6 +146,7 @@ type API struct {
 	mux     *http.ServeMux
 	stop    <-chan struct{}
 	conns   ConnReturner
+	leases  Leases
 	parked  parkedSet
 }
 
@@ -140,7 +159,7 @@ func New(cfg Config, deps Deps) *API {
 		deps.Metrics = nopMetrics{}
 	}
 	a := &API{cfg: cfg, store: deps.Store, cluster: deps.Cluster, remote: deps.Remote, metrics: deps.Metrics, log: deps.Logger, mux: http.NewServeMux(), stop: deps.Stop,
-		conns: deps.Conns, parked: parkedSet{m: make(map[*parked]struct{})}}
+		conns: deps.Conns, leases: deps.Leases, parked: parkedSet{m: make(map[*parked]struct{})}}
 	if a.conns != nil && a.stop != nil {
 		go a.answerParkedOnStop()
 	}

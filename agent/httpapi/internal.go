@@ -30,6 +30,26 @@ type NodeState struct {
 func (a *API) routesInternal() {
 	a.handle("POST /v1/internal/apply", a.internalApply)
 	a.handle("GET /v1/internal/node/{node}", a.internalNode)
+	a.handle("PUT /v1/internal/lease/node/{node}", a.internalRenewNode)
+}
+
+// internalRenewNode renews a node's liveness lease in the leader's memory.
+func (a *API) internalRenewNode(w http.ResponseWriter, r *http.Request) {
+	if a.leases == nil {
+		writeError(w, errNotSupported)
+		return
+	}
+	node := r.PathValue("node")
+	if err := catalog.ValidateName("node", node); err != nil {
+		writeError(w, err)
+		return
+	}
+	g, err := a.leases.RenewNode(r.Context(), node)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	WriteJSON(w, r, http.StatusOK, g)
 }
 
 // internalApply commits an encoded catalog command (catalog.Encode).

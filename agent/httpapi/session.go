@@ -258,13 +258,22 @@ func (a *API) sessionDestroy(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, r, http.StatusOK, &ok)
 }
 
-// sessionRenew answers the session if it exists, 404 otherwise.
-//
-// TTL expiry is not implemented yet: renew only checks that the session
-// exists. When the leader starts expiring TTL sessions, renew must reset
-// the session's timer too.
+// sessionRenew resets a TTL session's timer in the leader's memory (no
+// Raft write) and answers the session; 404 if it does not exist.
 func (a *API) sessionRenew(w http.ResponseWriter, r *http.Request) {
 	id := strings.TrimPrefix(r.URL.Path, "/v1/session/renew/")
+	if a.leases != nil {
+		s, err := a.leases.RenewSession(r.Context(), id)
+		switch {
+		case err != nil:
+			writeError(w, err)
+		case s == nil:
+			writeError(w, notFound("Session id '%s' not found", id))
+		default:
+			WriteJSON(w, r, http.StatusOK, []sessionJSON{toSessionJSON(s)})
+		}
+		return
+	}
 	a.blockingReadWith(w, r, nil, func(tx *catalog.ReadTx) (any, uint64, error) {
 		s, idx := tx.Session(id)
 		return s, idx, nil

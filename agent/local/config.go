@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
+	"github.com/beacon-sd/beacon/health"
 )
 
 // Config is the local state's settings. Durations are fields so tests can
@@ -27,8 +28,8 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// ApplyTimeout bounds each catalog call of a sync.
 	ApplyTimeout time.Duration
-	// MinCheckInterval raises shorter HTTP and TCP check intervals
-	// (Consul: 1s).
+	// MinCheckInterval raises shorter intervals of the checks that probe
+	// (HTTP, TCP, UDP, gRPC, H2PING, script) (Consul: 1s).
 	MinCheckInterval time.Duration
 	// MinDeregisterAfter raises shorter DeregisterCriticalServiceAfter
 	// values (Consul: 1m).
@@ -36,9 +37,12 @@ type Config struct {
 	// ReapInterval is how often services whose check stayed critical
 	// longer than its DeregisterCriticalServiceAfter are deregistered.
 	ReapInterval time.Duration
-	// EnableScriptChecks allows checks that run a program (not supported
-	// yet either way: they are rejected with a clear message).
+	// EnableScriptChecks allows checks that run a program (Args); without
+	// it they are rejected with Consul's message.
 	EnableScriptChecks bool
+	// AliasSource is the catalog as alias checks read it; nil rejects
+	// alias checks.
+	AliasSource health.AliasSource
 }
 
 // DefaultConfig returns Consul's timings; the caller sets Node and Dir.

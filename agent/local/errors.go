@@ -18,7 +18,7 @@ var (
 )
 
 // InvalidError is a rejected service or check definition. Its message is
-// meant for the API user as is (e.g. "check type udp is not supported yet").
+// meant for the API user as is (e.g. "Invalid check: UDP must be host:port, got \"x\"").
 type InvalidError struct{ Reason string }
 
 func (e *InvalidError) Error() string { return e.Reason }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,7 +147,7 @@ func (s *State) prepareCheck(c *catalog.Check) error {
 	case len(kinds) == 0:
 		return invalid("Invalid check: TTL must be > 0 for TTL checks")
 	case len(kinds) > 1:
-		return invalid(fmt.Sprintf("Invalid check: a check has one kind, got %s", strings.Join(kinds, " and ")))
+		return kindsError(kinds)
 	}
 	c.Type = kinds[0]
 	if err := s.checkKind(c); err != nil {
@@ -162,7 +163,8 @@ func (s *State) prepareCheck(c *catalog.Check) error {
 	return nil
 }
 
-// checkKind validates the fields of c's kind.
+// checkKind validates the fields of c's kind, with Consul's messages where
+// Consul has one, and raises a short interval to MinCheckInterval.
 func (s *State) checkKind(c *catalog.Check) error {
 	d := &c.Definition
 	switch c.Type {
@@ -171,19 +173,10 @@ func (s *State) checkKind(c *catalog.Check) error {
 			return invalid("Invalid check: Interval and TTL cannot both be specified")
 		}
 		return nil
-	case health.TypeHTTP, health.TypeTCP:
-		if d.Interval <= 0 {
-			return invalid("Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks")
-		}
-		d.Interval = max(d.Interval, s.cfg.MinCheckInterval)
-		if c.Type == health.TypeTCP {
-			if _, _, err := net.SplitHostPort(d.TCP); err != nil {
-				return invalid(fmt.Sprintf("Invalid check: TCP must be host:port, got %q", d.TCP))
-			}
-			return nil
-		}
-		if u, err := url.Parse(d.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid(fmt.Sprintf("Invalid check: HTTP must be an http:// or https:// URL, got %q", d.HTTP))
+	case health.TypeAlias:
+		// Like Consul, an alias ignores Interval: it follows the catalog.
+		if s.cfg.AliasSource == nil {
+			return invalid("Invalid check: alias checks are not available on this agent")
 		}
 		return nil
 	case health.TypeScript:
@@ -191,7 +184,47 @@ func (s *State) checkKind(c *catalog.Check) error {
 			return invalid("Scripts are disabled on this agent; to enable, configure 'enable_script_checks' to true")
 		}
 	}
-	return invalid(fmt.Sprintf("check type %s is not supported yet", c.Type))
+	if d.Interval <= 0 {
+		return invalid("Invalid check: Interval must be > 0 for Script, HTTP, H2PING, TCP or UDP checks")
+	}
+	d.Interval = max(d.Interval, s.cfg.MinCheckInterval)
+	switch c.Type {
+	case health.TypeHTTP:
+		if u, err := url.Parse(d.HTTP); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid(fmt.Sprintf("Invalid check: HTTP must be an http:// or https:// URL, got %q", d.HTTP))
+		}
+	case health.TypeTCP:
+		return hostPort("TCP", d.TCP)
+	case health.TypeUDP:
+		return hostPort("UDP", d.UDP)
+	case health.TypeH2Ping:
+		return hostPort("H2PING", d.H2PING)
+	case health.TypeGRPC:
+		server, _, _ := strings.Cut(d.GRPC, "/")
+		if _, _, err := net.SplitHostPort(server); err != nil {
+			return invalid(fmt.Sprintf("Invalid check: GRPC must be host:port or host:port/service, got %q", d.GRPC))
+		}
+	}
+	return nil
+}
+
+func hostPort(field, v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return invalid(fmt.Sprintf("Invalid check: %s must be host:port, got %q", field, v))
+	}
+	return nil
+}
+
+// kindsError rejects a definition of several kinds, in Consul's words
+// when one of them is an alias.
+func kindsError(kinds []string) error {
+	if slices.Contains(kinds, health.TypeAlias) {
+		if slices.Contains(kinds, health.TypeTTL) {
+			return invalid("Invalid check: TTL must be not be set for Alias checks")
+		}
+		return invalid("Invalid check: Interval cannot be set for Alias checks")
+	}
+	return invalid(fmt.Sprintf("Invalid check: a check has one kind, got %s", strings.Join(kinds, " and ")))
 }
 
 // putServiceLocked stores a service, persisting it first.
@@ -340,11 +373,16 @@ func (s *State) UpdateTTL(id, status, output string) error {
 }
 
 // setStatusLocked applies a status and output. A status change is synced
-// at once; an output-only change waits up to CheckUpdateInterval (a sync
-// for another reason may carry it earlier). It reports whether anything
-// changed.
+// at once, and so is the first result after the check was added when the
+// check had no output yet (a check registered critical that stays
+// critical would otherwise show an empty output in the catalog for
+// minutes); any other output-only change waits up to CheckUpdateInterval
+// (a sync for another reason may carry it earlier). It reports whether
+// anything changed.
 func (s *State) setStatusLocked(ce *checkEntry, status, output string) bool {
 	c := &ce.check
+	first := !ce.reported && c.Output == ""
+	ce.reported = true
 	switch {
 	case c.Status != status:
 		if status == catalog.HealthCritical {
@@ -356,8 +394,8 @@ func (s *State) setStatusLocked(ce *checkEntry, status, output string) bool {
 		ce.inSync, ce.deferUntil = false, time.Time{}
 	case c.Output != output:
 		c.Output = output
-		if s.cfg.CheckUpdateInterval <= 0 {
-			ce.inSync = false
+		if first || s.cfg.CheckUpdateInterval <= 0 {
+			ce.inSync, ce.deferUntil = false, time.Time{}
 		} else if ce.inSync && ce.deferUntil.IsZero() {
 			ce.deferUntil = time.Now().Add(s.cfg.CheckUpdateInterval)
 		}

@@ -50,6 +50,10 @@ type checkEntry struct {
 	synced *catalog.Check
 	// deferUntil, when set, is when an output-only change must be synced.
 	deferUntil time.Time
+	// reported is set by the first result after the check was added (or
+	// loaded); until then an empty output is only a placeholder, and the
+	// first result's output is synced at once, not deferred.
+	reported bool
 	// criticalSince is when the check last became critical (zero if it is
 	// not), for DeregisterCriticalServiceAfter.
 	criticalSince time.Time
@@ -83,10 +87,12 @@ type State struct {
 	fullReq chan struct{}   // cap 1: a full sync is wanted
 	syncReq chan chan error // SyncChanges callers
 	started atomic.Bool
-	startCh chan struct{}   // closed by Start
-	ctx     context.Context // cancelled by Close
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the sync loop ends
+	// clusterSize is the number of nodes, as the leader last said.
+	clusterSize atomic.Int64
+	startCh     chan struct{}   // closed by Start
+	ctx         context.Context // cancelled by Close
+	cancel      context.CancelFunc
+	done        chan struct{} // closed when the sync loop ends
 }
 
 // New builds the local state and loads what Dir holds. Files that do not

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -61,7 +62,7 @@ func (s *State) SyncFull() {
 func (s *State) run() {
 	defer close(s.done)
 	l := &syncLoop{
-		full:   time.NewTimer(jitter(s.cfg.SyncInterval)),
+		full:   time.NewTimer(s.fullSyncInterval()),
 		reap:   time.NewTicker(s.cfg.ReapInterval),
 		deferT: time.NewTimer(time.Hour),
 	}
@@ -74,7 +75,7 @@ func (s *State) run() {
 		var err error
 		if full {
 			err = s.syncFull(s.ctx)
-			l.full.Reset(jitter(s.cfg.SyncInterval))
+			l.full.Reset(s.fullSyncInterval())
 		} else {
 			err = s.syncChanges(s.ctx)
 		}
@@ -175,6 +176,27 @@ func (s *State) nextDeferral() time.Duration {
 	return max(next, 0)
 }
 
+// SetClusterSize tells anti-entropy how many nodes the cluster has: full
+// syncs are spread out further in a larger cluster, so that their total
+// rate stays bounded.
+func (s *State) SetClusterSize(nodes int) { s.clusterSize.Store(int64(nodes)) }
+
+// fullSyncInterval is the time until the next periodic full sync:
+// SyncInterval times the cluster's scale factor, randomised ±25%.
+func (s *State) fullSyncInterval() time.Duration {
+	return jitter(s.cfg.SyncInterval * time.Duration(scaleFactor(int(s.clusterSize.Load()))))
+}
+
+// scaleFactor is Consul's: 1 up to 128 nodes, then one more for every
+// doubling (2 at 256, 7 at 5,000).
+func scaleFactor(nodes int) int {
+	const threshold = 128
+	if nodes <= threshold {
+		return 1
+	}
+	return int(math.Ceil(math.Log2(float64(nodes))-math.Log2(threshold))) + 1
+}
+
 // jitter randomises d by ±25%.
 func jitter(d time.Duration) time.Duration {
 	return d*3/4 + rand.N(d/2+1)
@@ -235,7 +257,11 @@ func (s *State) reconcileLocked(node *catalog.Node, services []*catalog.Service,
 	s.livenessInSync = false
 	for _, rc := range checks {
 		if rc.CheckID == health.NodeLivenessID {
-			s.livenessInSync = checkEqual(*rc, s.livenessCheck(), false)
+			// The leader owns the liveness check's status (it follows the
+			// node's lease): the agent only registers it when missing.
+			want, have := s.livenessCheck(), *rc
+			have.Status, have.Output = want.Status, want.Output
+			s.livenessInSync = checkEqual(have, want, false)
 			continue
 		}
 		remoteChk[rc.CheckID] = true

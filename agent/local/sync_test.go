@@ -198,6 +198,37 @@ func TestStatusChangeSyncedAtOnce(t *testing.T) {
 	}
 }
 
+// TestFirstOutputSyncedAtOnce: a check added without output (as an API
+// registration leaves it, critical) whose first result keeps its status
+// gets that result's output into the catalog at once; the next
+// output-only change is deferred as usual.
+func TestFirstOutputSyncedAtOnce(t *testing.T) {
+	cat := newFakeCatalog(t)
+	cfg := testConfig("")
+	cfg.CheckUpdateInterval = time.Hour
+	s := newState(t, cfg, cat)
+	if err := s.AddCheck(catalog.Check{Name: "hb", Status: "critical", Definition: catalog.CheckDefinition{TTL: time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	waitSynced(t, s)
+	n := len(cat.commands())
+	for _, out := range []string{"first", "second"} {
+		if err := s.UpdateTTL("hb", "critical", out); err != nil {
+			t.Fatal(err)
+		}
+		if err := syncNow(t, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := cat.check("node1", "hb"); c.Status != "critical" || c.Output != "first" {
+		t.Fatalf("catalog check = %s %q, want critical first", c.Status, c.Output)
+	}
+	if got := commandsSince(cat, n); fmt.Sprint(got) != "[status hb critical]" {
+		t.Fatalf("commands = %q, want one status update", got)
+	}
+}
+
 func TestOutputOnlyChangeDeferred(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,23 +26,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+// syncBuffer is a bytes.Buffer the child's stderr copier writes while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startBeacon runs "beacon args…" as a child process.
-func startBeacon(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
+func startBeacon(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "BEACON_RUN_MAIN=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +61,7 @@ func startBeacon(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer) {
 			cmd.Wait()
 		}
 	})
-	return cmd, &stderr
+	return cmd, stderr
 }
 
 // waitFor polls fn until it returns true or 15 s pass.
@@ -88,17 +99,32 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 	}
 }
 
-func devArgs(t *testing.T) ([]string, string) {
-	http := freePort(t)
-	args := []string{"agent", "-dev", "-http-port", fmt.Sprint(http), "-server-port", fmt.Sprint(freePort(t)), "-dns-port", "-1"}
-	return args, fmt.Sprintf("http://127.0.0.1:%d", http)
+// devArgs runs a dev agent on ports the kernel picks (reserving a free
+// port and passing its number would race with every other process on
+// the machine).
+var devArgs = []string{"agent", "-dev", "-http-port", "0", "-server-port", "0", "-dns-port", "-1"}
+
+// httpAPI waits for the agent's "http api listening" log line and
+// returns its base URL.
+func httpAPI(t *testing.T, stderr *syncBuffer) string {
+	t.Helper()
+	re := regexp.MustCompile(`msg="http api listening" addr=(\S+)`)
+	var base string
+	waitFor(t, "the agent's HTTP address in its log", func() bool {
+		m := re.FindStringSubmatch(stderr.String())
+		if m != nil {
+			base = "http://" + m[1]
+		}
+		return m != nil
+	})
+	return base
 }
 
 func TestSIGTERMExitsZero(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			args, base := devArgs(t)
-			cmd, stderr := startBeacon(t, args...)
+			cmd, stderr := startBeacon(t, devArgs...)
+			base := httpAPI(t, stderr)
 			var leader string
 			waitFor(t, "the dev agent's leader", func() bool { return getJSON(base+"/v1/status/leader", &leader) && leader != "" })
 			cmd.Process.Signal(sig)
@@ -119,8 +145,8 @@ func TestSIGHUPReloadsServices(t *testing.T) {
 		}
 	}
 	write("alpha")
-	args, base := devArgs(t)
-	cmd, stderr := startBeacon(t, append(args, "-config-file", file)...)
+	cmd, stderr := startBeacon(t, append(slices.Clone(devArgs), "-config-file", file)...)
+	base := httpAPI(t, stderr)
 	defer func() {
 		if t.Failed() {
 			t.Logf("agent stderr:\n%s", stderr)

@@ -30,6 +30,12 @@ ports {
 raft_multiplier    = 1
 leave_on_terminate = true
 
+# Node liveness: an agent that has not renewed its lease with the leader for
+# lease_ttl is marked failed (agents renew every third of it). The leader
+# writes at most lease_expiry_rate expiries per second.
+lease_ttl         = "10s"
+lease_expiry_rate = 1000
+
 node_meta = {
   rack = "r1"
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,11 +59,19 @@ func Dev(t testing.TB, args ...string) *agent.Agent {
 // through the first, and waits for a leader.
 func Cluster(t testing.TB, n int) []*agent.Agent {
 	t.Helper()
+	return ClusterArgs(t, n)
+}
+
+// ClusterArgs is Cluster with extra flags for every server (e.g.
+// "-lease-ttl", "2s").
+func ClusterArgs(t testing.TB, n int, args ...string) []*agent.Agent {
+	t.Helper()
 	servers := make([]*agent.Agent, n)
-	servers[0] = Start(t, "s1", "-server", "-bootstrap-expect", fmt.Sprint(n), "-data-dir", t.TempDir())
+	base := []string{"-server", "-bootstrap-expect", fmt.Sprint(n)}
+	servers[0] = Start(t, "s1", slices.Concat(base, []string{"-data-dir", t.TempDir()}, args)...)
 	first := servers[0].Server().Self().Addr
 	for i := 1; i < n; i++ {
-		servers[i] = Start(t, fmt.Sprintf("s%d", i+1), "-server", "-bootstrap-expect", fmt.Sprint(n), "-data-dir", t.TempDir(), "-retry-join", first)
+		servers[i] = Start(t, fmt.Sprintf("s%d", i+1), slices.Concat(base, []string{"-data-dir", t.TempDir(), "-retry-join", first}, args)...)
 	}
 	for _, s := range servers {
 		WaitLeader(t, s)
@@ -90,6 +99,40 @@ func WaitLeader(t testing.TB, a *agent.Agent) {
 	if err := a.WaitLeader(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Leader returns the server among servers that leads, waiting (up to 15s)
+// until all of them name it.
+func Leader(t testing.TB, servers ...*agent.Agent) *agent.Agent {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if l := agreedLeader(servers); l != nil {
+			return l
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no leader that every server agrees on within 15s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func agreedLeader(servers []*agent.Agent) *agent.Agent {
+	var leader *agent.Agent
+	for _, s := range servers {
+		if s.Server().IsLeader() {
+			leader = s
+		}
+	}
+	if leader == nil {
+		return nil
+	}
+	for _, s := range servers {
+		if s.Server().Leader().ID != leader.Server().Self().ID {
+			return nil
+		}
+	}
+	return leader
 }
 
 // HTTPURL is the agent's API base URL.

@@ -512,3 +512,44 @@ func TestMembersAndSelf(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionTTLExpiry: a TTL session renewed with consul/api's
+// RenewPeriodic lives on; one left alone is invalidated by the leader
+// within twice its TTL (Consul's multiplier), releasing its lock.
+func TestSessionTTLExpiry(t *testing.T) {
+	t.Parallel()
+	c := client(t, agenttest.Dev(t))
+	waitRegistered(t, c, "dev")
+	s := c.Session()
+	kept := createSession(t, c, &api.SessionEntry{Name: "kept", TTL: "10s", LockDelay: time.Nanosecond})
+	left := createSession(t, c, &api.SessionEntry{Name: "left", TTL: "10s", LockDelay: time.Nanosecond})
+	stop := make(chan struct{})
+	renewed := make(chan error, 1)
+	go func() { renewed <- s.RenewPeriodic("10s", kept, nil, stop) }()
+	defer func() {
+		close(stop)
+		if err := <-renewed; err != nil {
+			t.Errorf("RenewPeriodic: %v", err)
+		}
+	}()
+	if ok, _, err := c.KV().Acquire(&api.KVPair{Key: "ttl/lock", Session: left}, nil); err != nil || !ok {
+		t.Fatalf("acquire with the session to expire: %v, %v", ok, err)
+	}
+	created := time.Now()
+	eventually(t, 30*time.Second, func() error {
+		if se, _, err := s.Info(left, nil); err != nil || se != nil {
+			return fmt.Errorf("unrenewed session still there (%v) after %s", err, time.Since(created).Round(time.Second))
+		}
+		return nil
+	})
+	if d := time.Since(created); d < 10*time.Second {
+		t.Fatalf("a 10s TTL session was invalidated after only %s", d)
+	}
+	kv, _, err := c.KV().Get("ttl/lock", nil)
+	if err != nil || kv == nil || kv.Session != "" {
+		t.Fatalf("the expired session's lock = %+v, %v; want released", kv, err)
+	}
+	if se, _, err := s.Info(kept, nil); err != nil || se == nil {
+		t.Fatalf("renewed session = %v, %v; want it alive", se, err)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -73,7 +72,7 @@ func New(t testing.TB, n int, opts ...Option) *Cluster {
 	c := &Cluster{t: t, Net: NewFaultNetwork(), opts: o}
 	addrs := make([]string, n)
 	for i := range addrs {
-		addrs[i] = freeAddr(t)
+		addrs[i] = c.reserve()
 	}
 	root := t.TempDir()
 	for i := 0; i < n; i++ {
@@ -124,21 +123,13 @@ func (c *Cluster) config(m *Member, expect int, addrs []string) raftstore.Config
 
 func (c *Cluster) start(m *Member) {
 	c.t.Helper()
-	var err error
-	// The port was free a moment ago but another process may hold it
-	// briefly (TIME_WAIT does not block a listener); retry a few times.
-	for attempt := 0; attempt < 50; attempt++ {
-		var srv *raftstore.Server
-		srv, err = raftstore.New(m.cfg)
-		if err == nil {
-			c.mu.Lock()
-			m.Server = srv
-			c.mu.Unlock()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	srv, err := raftstore.New(m.cfg)
+	if err != nil {
+		c.t.Fatalf("start %s: %v", m.ID, err)
 	}
-	c.t.Fatalf("start %s: %v", m.ID, err)
+	c.mu.Lock()
+	m.Server = srv
+	c.mu.Unlock()
 }
 
 // Server returns member i's server, or nil while it is killed. Safe to
@@ -252,7 +243,7 @@ func (c *Cluster) RestartEmpty(i int) {
 func (c *Cluster) AddServer() *Member {
 	c.t.Helper()
 	i := len(c.Members)
-	m := &Member{Index: i, ID: fmt.Sprintf("s%d", i), Addr: freeAddr(c.t), Dir: filepath.Join(c.t.TempDir(), fmt.Sprintf("s%d", i))}
+	m := &Member{Index: i, ID: fmt.Sprintf("s%d", i), Addr: c.reserve(), Dir: filepath.Join(c.t.TempDir(), fmt.Sprintf("s%d", i))}
 	var addrs []string
 	for _, o := range c.Members {
 		addrs = append(addrs, o.Addr)
@@ -263,11 +254,12 @@ func (c *Cluster) AddServer() *Member {
 	return m
 }
 
-// Close shuts every live member down.
+// Close shuts every live member down and releases their ports.
 func (c *Cluster) Close() {
 	for i := range c.Members {
 		c.Kill(i)
 	}
+	c.Net.Close()
 }
 
 // Eventually polls f until it returns nil, failing the test with f's last
@@ -348,15 +340,14 @@ func (c *Cluster) Apply(i int, cmd catalog.Command) (catalog.Result, error) {
 	return srv.Apply(ctx, cmd)
 }
 
-// freeAddr returns a loopback address with a port that was free just now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// reserve returns a loopback address whose port the cluster's network
+// holds for the cluster's life (see FaultNetwork.Reserve).
+func (c *Cluster) reserve() string {
+	c.t.Helper()
+	addr, err := c.Net.Reserve()
 	if err != nil {
-		t.Fatalf("reserve port: %v", err)
+		c.t.Fatalf("reserve port: %v", err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	return addr
 }
 

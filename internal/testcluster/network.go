@@ -16,15 +16,56 @@ import (
 type FaultNetwork struct {
 	base raftstore.TCP
 
-	// mu guards group and conns.
+	// mu guards group, conns and ports.
 	mu    sync.Mutex
 	group map[string]int // server address → partition group (0 by default)
 	conns map[*faultConn]struct{}
+	ports map[string]*heldPort // Reserve'd address → its listener
+
+	accepting sync.WaitGroup // one accept loop per held port
 }
 
 // NewFaultNetwork returns a network with every server connected.
 func NewFaultNetwork() *FaultNetwork {
-	return &FaultNetwork{group: make(map[string]int), conns: make(map[*faultConn]struct{})}
+	return &FaultNetwork{group: make(map[string]int), conns: make(map[*faultConn]struct{}), ports: make(map[string]*heldPort)}
+}
+
+// Reserve binds a loopback port and holds it until Close. A server
+// that Listens on the returned address gets connections from it, and
+// one that stops and starts again on the same address finds it still
+// bound: closing and re-binding a port between a kill and a restart
+// would let another process on the machine take it in the gap. While
+// no server listens, incoming connections are closed at once, as a
+// dead server's would be refused.
+func (f *FaultNetwork) Reserve() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	p := &heldPort{ln: ln}
+	addr := ln.Addr().String()
+	f.mu.Lock()
+	f.ports[addr] = p
+	f.mu.Unlock()
+	f.accepting.Add(1)
+	go func() {
+		defer f.accepting.Done()
+		p.serve()
+	}()
+	return addr, nil
+}
+
+// Close releases every reserved port; call it once the servers have
+// stopped.
+func (f *FaultNetwork) Close() {
+	f.mu.Lock()
+	ports := f.ports
+	f.ports = make(map[string]*heldPort)
+	f.mu.Unlock()
+	for _, p := range ports {
+		_ = p.ln.Close()
+	}
+	f.accepting.Wait()
 }
 
 // For returns the Network the server listening on self uses.
@@ -64,7 +105,17 @@ type nodeNet struct {
 	self string
 }
 
-func (n *nodeNet) Listen(addr string) (net.Listener, error) { return n.f.base.Listen(addr) }
+// Listen attaches to the port Reserve holds for addr, or binds addr
+// itself when it was not reserved.
+func (n *nodeNet) Listen(addr string) (net.Listener, error) {
+	n.f.mu.Lock()
+	p := n.f.ports[addr]
+	n.f.mu.Unlock()
+	if p == nil {
+		return n.f.base.Listen(addr)
+	}
+	return p.attach()
+}
 
 func (n *nodeNet) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	n.f.mu.Lock()
@@ -101,3 +152,86 @@ func (c *faultConn) Close() error {
 	c.f.mu.Unlock()
 	return c.Conn.Close()
 }
+
+// heldPort is a reserved listener; at most one server is attached to it
+// at a time.
+type heldPort struct {
+	ln net.Listener
+
+	mu      sync.Mutex
+	current *portListener // nil while no server listens
+}
+
+func (p *heldPort) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			p.mu.Lock()
+			cur := p.current
+			p.mu.Unlock()
+			if cur != nil {
+				_ = cur.Close()
+			}
+			return
+		}
+		p.mu.Lock()
+		cur := p.current
+		p.mu.Unlock()
+		if cur == nil || !cur.deliver(c) {
+			_ = c.Close()
+		}
+	}
+}
+
+func (p *heldPort) attach() (net.Listener, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.current != nil {
+		return nil, fmt.Errorf("listen %s: %w", p.ln.Addr(), syscall.EADDRINUSE)
+	}
+	p.current = &portListener{port: p, conns: make(chan net.Conn), done: make(chan struct{})}
+	return p.current, nil
+}
+
+// portListener is one server's view of a held port.
+type portListener struct {
+	port  *heldPort
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+// deliver hands c to the server's Accept; false once the listener is
+// closed.
+func (l *portListener) deliver(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *portListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close detaches the server; the port stays bound.
+func (l *portListener) Close() error {
+	l.once.Do(func() {
+		close(l.done)
+		l.port.mu.Lock()
+		if l.port.current == l {
+			l.port.current = nil
+		}
+		l.port.mu.Unlock()
+	})
+	return nil
+}
+
+func (l *portListener) Addr() net.Addr { return l.port.ln.Addr() }

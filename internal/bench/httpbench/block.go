@@ -20,6 +20,7 @@ import (
 
 	"github.com/beacon-sd/beacon/agent"
 	"github.com/beacon-sd/beacon/configs"
+	"github.com/beacon-sd/beacon/internal/bench/benchproc"
 )
 
 var memProfile = flag.String("block-memprofile", "", "write the agent's heap profile with every query blocked to this file")
@@ -82,7 +83,7 @@ func blockingBench(n int) {
 	}
 	target := n / 2
 	start := time.Now()
-	put(addr, fmt.Sprintf("/v1/kv/bq/w%d", target), []byte("1"))
+	benchproc.Put(addr, fmt.Sprintf("/v1/kv/bq/w%d", target), []byte("1"))
 	woke := expect("woke")
 	wake := time.Duration(mustInt(expect("at")) - start.UnixNano())
 	fmt.Fprintln(stdin, "count")

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/beacon-sd/beacon/internal/bench/benchproc"
 )
 
 var (
@@ -47,7 +46,7 @@ func main() {
 	if err := os.WriteFile(limitsFile, []byte("limits {\n  http_max_conns_per_client = 20000\n}\n"), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	extraArgs = []string{"-config-file", limitsFile}
+	runner := benchproc.Runner{Bin: *binPath, Args: []string{"-config-file", limitsFile}}
 	if _, err := exec.LookPath("wrk"); err != nil && *mode != "block" {
 		log.Fatal("wrk not found: run `make tools` (installs it from Debian's packages)")
 	}
@@ -59,22 +58,22 @@ func main() {
 		base := startBaseline()
 		r := runWrk(base, 64, nil, "/")
 		row(tw, "baseline: net/http hello (GET)", 64, r)
-		servers := startCluster(tmpDir, 3)
-		defer stopAll(servers)
-		leader := servers[leaderIndex(servers)]
+		servers := runner.Cluster(tmpDir, 3)
+		defer benchproc.StopAll(servers)
+		leader := servers[benchproc.LeaderIndex(servers)]
 		if *mode != "read" {
 			script := writeScript(tmpDir)
 			for _, c := range []int{1, 16, 256} {
 				row(tw, "baseline: net/http hello (PUT 256 B)", c, runWrk(base, c, &script, "/"))
-				row(tw, "PUT /v1/kv (3 servers, leader)", c, runWrk(leader.http, c, &script, "/"))
+				row(tw, "PUT /v1/kv (3 servers, leader)", c, runWrk(leader.HTTP, c, &script, "/"))
 			}
-			follower := servers[(leaderIndex(servers)+1)%3]
-			row(tw, "PUT /v1/kv (3 servers, via follower)", 256, runWrk(follower.http, 256, &script, "/"))
+			follower := servers[(benchproc.LeaderIndex(servers)+1)%3]
+			row(tw, "PUT /v1/kv (3 servers, via follower)", 256, runWrk(follower.HTTP, 256, &script, "/"))
 		}
 		if *mode != "write" {
-			registerWeb(leader.http, 10)
-			row(tw, "GET /v1/health/service/web?passing (10 inst.)", 64, runWrk(leader.http, 64, nil, "/v1/health/service/web?passing"))
-			row(tw, "GET /v1/catalog/service/web", 64, runWrk(leader.http, 64, nil, "/v1/catalog/service/web"))
+			registerWeb(leader.HTTP, 10)
+			row(tw, "GET /v1/health/service/web?passing (10 inst.)", 64, runWrk(leader.HTTP, 64, nil, "/v1/health/service/web?passing"))
+			row(tw, "GET /v1/catalog/service/web", 64, runWrk(leader.HTTP, 64, nil, "/v1/catalog/service/web"))
 		}
 	}
 	tw.Flush()
@@ -165,115 +164,6 @@ func runWrk(addr string, conns int, script *string, path string) result {
 // limitsFile lifts the per-client connection limit.
 var limitsFile string
 
-// extraArgs are added to every agent's command line.
-var extraArgs []string
-
-type proc struct {
-	cmd    *exec.Cmd
-	http   string
-	server string
-}
-
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startAgent runs bin/beacon agent with args plus its ports.
-func startAgent(args ...string) *proc {
-	p := &proc{http: fmt.Sprintf("127.0.0.1:%d", freePort())}
-	sp := freePort()
-	p.server = fmt.Sprintf("127.0.0.1:%d", sp)
-	_, hp, _ := net.SplitHostPort(p.http)
-	args = append(append([]string{"agent", "-http-port", hp, "-server-port", strconv.Itoa(sp), "-dns-port", "-1", "-log-level", "warn"}, extraArgs...), args...)
-	p.cmd = exec.Command(*binPath, args...)
-	p.cmd.Stderr = os.Stderr
-	if err := p.cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	return p
-}
-
-func startCluster(dir string, n int) []*proc {
-	var ps []*proc
-	for i := range n {
-		args := []string{"-server", "-bind", "127.0.0.1", "-node", fmt.Sprintf("s%d", i+1), "-data-dir", filepath.Join(dir, fmt.Sprintf("s%d", i+1)), "-bootstrap-expect", strconv.Itoa(n)}
-		if i > 0 {
-			args = append(args, "-retry-join", ps[0].server)
-		}
-		ps = append(ps, startAgent(args...))
-	}
-	for _, p := range ps {
-		waitLeader(p.http)
-	}
-	return ps
-}
-
-func stopAll(ps []*proc) {
-	for _, p := range ps {
-		p.cmd.Process.Signal(os.Interrupt)
-	}
-	for _, p := range ps {
-		p.cmd.Wait()
-	}
-}
-
-func getJSON(addr, path string, v any) error {
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-func waitLeader(addr string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		var leader string
-		if getJSON(addr, "/v1/status/leader", &leader) == nil && leader != "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	log.Fatalf("no leader seen by %s", addr)
-}
-
-func leaderIndex(ps []*proc) int {
-	var leader string
-	if err := getJSON(ps[0].http, "/v1/status/leader", &leader); err != nil {
-		log.Fatal(err)
-	}
-	for i, p := range ps {
-		if p.server == leader {
-			return i
-		}
-	}
-	log.Fatalf("leader %s is not one of the servers", leader)
-	return 0
-}
-
-func put(addr, path string, body []byte) {
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPut, "http://"+addr+path, bytes.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		log.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		log.Fatalf("PUT %s: %s %s", path, resp.Status, b)
-	}
-}
-
 // registerWeb registers n instances of "web" on n nodes, each with a
 // passing node check and a passing service check.
 func registerWeb(addr string, n int) {
@@ -281,6 +171,6 @@ func registerWeb(addr string, n int) {
 		node := fmt.Sprintf("web-node-%d", i)
 		body := fmt.Sprintf(`{"Node":%q,"Address":"10.0.0.%d","Service":{"ID":"web-%d","Service":"web","Tags":["v1"],"Port":8080},
 			"Checks":[{"CheckID":"serfHealth","Name":"Node Liveness","Status":"passing"},{"CheckID":"web-%d-http","Name":"http","Status":"passing","ServiceID":"web-%d"}]}`, node, i+1, i, i, i)
-		put(addr, "/v1/catalog/register", []byte(body))
+		benchproc.Put(addr, "/v1/catalog/register", []byte(body))
 	}
 }
