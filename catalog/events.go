@@ -163,59 +163,50 @@ func (s *Store) trimEvents(limit int) (bool, error) {
 	a := s.newApplier()
 	defer a.discard()
 	r := s.opts.Events
-	keys, times, err := eventKeysFrom(a.txn, a.ev.floor, limit+1)
-	if err != nil {
-		return false, err
-	}
-	i := 0
-	for ; i < len(keys) && i < limit; i++ {
-		rev, _, _ := parseEventKey(keys[i])
+	// Read only as far as retention removes: at steady state that is the
+	// few events the last batch pushed out, not a whole chunk.
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte(pfxEvent)
+	opts.PrefetchValues = false
+	it := a.txn.NewIterator(opts)
+	removed := 0
+	a.ev.oldest = 0
+	var err error
+	for it.Seek(kEventsFrom(a.ev.floor)); it.Valid(); it.Next() {
+		item := it.Item()
+		var t int64
+		if err = item.Value(func(v []byte) error { t = eventTime(v); return nil }); err != nil {
+			break
+		}
+		if removed == limit {
+			a.ev.oldest = t
+			break
+		}
+		rev, _, _ := parseEventKey(item.Key())
 		if rev > a.ev.floor {
 			tooMany := r.MaxEvents > 0 && a.ev.count > int64(r.MaxEvents)
-			tooOld := r.MaxAge > 0 && times[i] < a.ev.clock-int64(r.MaxAge)
+			tooOld := r.MaxAge > 0 && t < a.ev.clock-int64(r.MaxAge)
 			if !tooMany && !tooOld {
+				a.ev.oldest = t
 				break
 			}
 			a.ev.floor = rev
 		}
-		if err := a.del(keys[i]); err != nil {
-			return false, err
+		if err = a.del(item.KeyCopy(nil)); err != nil {
+			break
 		}
 		a.ev.count--
+		removed++
 	}
-	a.ev.oldest = 0
-	if i < len(keys) {
-		a.ev.oldest = times[i]
+	it.Close()
+	if err != nil {
+		return false, err
 	}
-	if i == 0 { // the cached oldest time was stale: correct it, stop
+	if removed == 0 { // the cached oldest time was stale: correct it, stop
 		s.ev.oldest = a.ev.oldest
 		return false, nil
 	}
 	return true, a.commit(false)
-}
-
-// eventKeysFrom returns up to n event keys (and times) from revision floor
-// on.
-func eventKeysFrom(txn *badger.Txn, floor uint64, n int) ([][]byte, []int64, error) {
-	var keys [][]byte
-	var times []int64
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = []byte(pfxEvent)
-	opts.PrefetchValues = false
-	it := txn.NewIterator(opts)
-	defer it.Close()
-	for it.Seek(kEventsFrom(floor)); it.Valid() && len(keys) < n; it.Next() {
-		item := it.Item()
-		err := item.Value(func(v []byte) error {
-			times = append(times, eventTime(v))
-			return nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		keys = append(keys, item.KeyCopy(nil))
-	}
-	return keys, times, nil
 }
 
 // CurrentRevision returns the store's revision: the applied index as of

@@ -233,59 +233,114 @@ func (s *LogStore) commitLogsLocked(txn *badger.Txn, logs []*raft.Log) error {
 	return nil
 }
 
-// deleteChunk is how many indexes DeleteRange reads before deleting them.
+// deleteChunk is how many indexes DeleteRange deletes per transaction.
 const deleteChunk = 4096
 
 // DeleteRange deletes the entries with indexes in [min, max].
 //
-// A big range may take several transactions. Their order keeps the log
+// A big range takes several transactions. Their order keeps the log
 // gap-free if a crash interrupts them: when the range starts at or before
 // the first index (raft's compaction after a snapshot) entries are deleted
 // in ascending order, so what remains is always a suffix of the log; else
 // (raft truncating a conflicting tail) in descending order, so what remains
-// is always a prefix. The cached bounds are re-read from the database
-// afterwards, so they are right even if the log had gaps or becomes empty.
+// is always a prefix.
+//
+// writeMu is held for one chunk at a time, not for the whole range: raft
+// compacts from its snapshot goroutine while the leader keeps appending,
+// and a compaction of hundreds of thousands of entries must not stall
+// StoreLogs (it did, for seconds, under sustained load). The cached bounds
+// move after each chunk, so they always describe the committed log.
 func (s *LogStore) DeleteRange(min, max uint64) error {
-	if min > max {
-		return nil
-	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	descending := min > s.first.Load()
-	err := s.deleteIndexesLocked(min, max, descending)
-	if lerr := s.loadBounds(); lerr != nil && err == nil {
-		err = lerr
-	}
-	if err != nil {
-		return fmt.Errorf("delete raft logs %d-%d: %w", min, max, err)
+	for min <= max {
+		next, err := s.deleteChunkOf(min, max)
+		if err != nil {
+			return fmt.Errorf("delete raft logs %d-%d: %w", min, max, err)
+		}
+		if next == nil {
+			return nil
+		}
+		if testHookBetweenDeleteChunks != nil {
+			testHookBetweenDeleteChunks()
+		}
+		min, max = next[0], next[1]
 	}
 	return nil
 }
 
-// deleteIndexesLocked deletes the stored indexes in [min, max] chunk by chunk in
-// the given order. writeMu must be held.
-func (s *LogStore) deleteIndexesLocked(min, max uint64, descending bool) error {
-	for {
-		idxs, err := s.scanIndexes(min, max, descending, deleteChunk)
-		if err != nil || len(idxs) == 0 {
-			return err
+// testHookBetweenDeleteChunks, when set by a test, runs between two chunks
+// of a DeleteRange, with writeMu released.
+var testHookBetweenDeleteChunks func()
+
+// deleteChunkOf deletes up to deleteChunk stored indexes of [min, max],
+// from the end the order rules pick, updates the cached bounds, and
+// returns the range left to delete (nil when it is done).
+func (s *LogStore) deleteChunkOf(min, max uint64) (*[2]uint64, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	head := min <= s.first.Load()
+	tail := max >= s.last.Load()
+	idxs, err := s.scanIndexes(min, max, !head, deleteChunk)
+	if err != nil || len(idxs) == 0 {
+		return nil, err
+	}
+	if err := s.deleteBatchLocked(idxs); err != nil {
+		return nil, err
+	}
+	end := idxs[len(idxs)-1]
+	switch {
+	case head:
+		// Everything below end+1 is gone: the first entry left is the
+		// first at or after it.
+		first, ok, err := s.seekIndex(end+1, false)
+		if err != nil {
+			return nil, err
 		}
-		if err := s.deleteBatchLocked(idxs); err != nil {
-			return err
+		if !ok {
+			s.first.Store(0)
+			s.last.Store(0)
+			return nil, nil
 		}
-		end := idxs[len(idxs)-1]
-		if descending {
-			if end == min {
-				return nil
-			}
-			max = end - 1
-		} else {
-			if end == max {
-				return nil
-			}
-			min = end + 1
+		s.first.Store(first)
+	case tail:
+		last, ok, err := s.seekIndex(end-1, true)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			s.first.Store(0)
+			s.last.Store(0)
+			return nil, nil
+		}
+		s.last.Store(last)
+	default: // a hole in the middle; raft never asks for one
+		if err := s.loadBounds(); err != nil {
+			return nil, err
 		}
 	}
+	if len(idxs) < deleteChunk || (head && end >= max) || (!head && end <= min) {
+		return nil, nil
+	}
+	if head {
+		return &[2]uint64{end + 1, max}, nil
+	}
+	return &[2]uint64{min, end - 1}, nil
+}
+
+// seekIndex returns the first stored index at or after from (at or before
+// it when reverse), and whether there is one.
+func (s *LogStore) seekIndex(from uint64, reverse bool) (uint64, bool, error) {
+	var idx uint64
+	var ok bool
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixLog}, Reverse: reverse})
+		defer it.Close()
+		it.Seek(logKey(from))
+		if it.Valid() {
+			idx, ok = binary.BigEndian.Uint64(it.Item().Key()[1:]), true
+		}
+		return nil
+	})
+	return idx, ok, err
 }
 
 // scanIndexes returns up to limit stored indexes in [min, max], in

@@ -453,6 +453,43 @@ func TestLogStoreDeleteRangeManyTxns(t *testing.T) {
 	assertBounds(t, s, 0, 0)
 }
 
+// TestLogStoreAppendsDuringCompaction: raft compacts the head of the log
+// from its snapshot goroutine while the leader appends; an append must
+// go through between two chunks of a long DeleteRange, and the bounds
+// must describe the log at that moment.
+func TestLogStoreAppendsDuringCompaction(t *testing.T) {
+	const n = 3 * deleteChunk
+	s := openTestLogStore(t, t.TempDir(), catalog.BadgerTuning{})
+	mustStore(t, s, testLogs(1, n, 1))
+	calls := 0
+	testHookBetweenDeleteChunks = func() {
+		calls++
+		if calls > 1 {
+			return
+		}
+		assertBounds(t, s, deleteChunk+1, n)
+		done := make(chan error, 1)
+		go func() { done <- s.StoreLogs(testLogs(n+1, n+1, 1)) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("append during compaction: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("an append waited for the whole compaction")
+		}
+		assertBounds(t, s, deleteChunk+1, n+1)
+	}
+	defer func() { testHookBetweenDeleteChunks = nil }()
+	mustDelete(t, s, 1, n-10)
+	if calls != 2 {
+		t.Fatalf("DeleteRange paused %d times between chunks, want 2", calls)
+	}
+	assertBounds(t, s, n-9, n+1)
+	assertMissing(t, s, n-10)
+	assertLog(t, s, testLog(n+1, 1))
+}
+
 func TestDecodeLogCorrupt(t *testing.T) {
 	valid := encodeLog(nil, testLog(300, 7))
 	tests := []struct {
