@@ -405,6 +405,9 @@ func (l *Leases) follow(t *leaseTerm, rev uint64) {
 			} else {
 				next = cur + 1
 			}
+		case errors.Is(err, catalog.ErrClosed): // the server is shutting down
+			w.Stop()
+			return
 		case err != nil:
 			l.log.Warn("leases: reading the event log failed", "error", err)
 			next = rev

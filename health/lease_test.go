@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,3 +361,45 @@ func TestLeaseConfigValidate(t *testing.T) {
 }
 
 func nodeName(i int) string { return "node-" + string(rune('a'+i/26)) + string(rune('a'+i%26)) }
+
+// warnRecorder is a slog.Handler that keeps the messages of warnings and
+// errors.
+type warnRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *warnRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (r *warnRecorder) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Message)
+	return nil
+}
+func (r *warnRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *warnRecorder) WithGroup(string) slog.Handler      { return r }
+
+// TestLeaseFollowerQuietWhenStoreCloses: a server shutting down closes
+// its store under a leading Leases; the timers stop without logging the
+// closed store as a failure (it did, every 20 ms, until the term ended).
+func TestLeaseFollowerQuietWhenStoreCloses(t *testing.T) {
+	c := newLeaseCluster(t)
+	c.addNode("n1")
+	rec := &warnRecorder{}
+	l, err := health.NewLeases(testLeaseConfig(), c.store, c, slog.New(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Follow()
+	l.Lead()
+	waitLeading(t, l)
+	if err := c.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.msgs) != 0 {
+		t.Fatalf("warnings after the store closed: %q", rec.msgs)
+	}
+}
