@@ -137,3 +137,20 @@ func agreedLeader(servers []*agent.Agent) *agent.Agent {
 
 // HTTPURL is the agent's API base URL.
 func HTTPURL(a *agent.Agent) string { return "http://" + a.HTTPAddr() }
+
+// Eventually polls fn every 20ms until it returns nil, failing the test
+// with fn's last error once within has passed.
+func Eventually(t testing.TB, within time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -43,7 +43,7 @@ func grpcHealthServer(t *testing.T) (string, *grpchealth.Server) {
 func waitCheck(t *testing.T, c *api.Client, id, status string, output func(string) bool) *api.AgentCheck {
 	t.Helper()
 	var got *api.AgentCheck
-	eventually(t, 15*time.Second, func() error {
+	agenttest.Eventually(t, 15*time.Second, func() error {
 		checks, err := c.Agent().Checks()
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func is(want string) func(string) bool { return func(s string) bool { return s =
 // waitHealth waits until the catalog's checks of service name have status.
 func waitHealth(t *testing.T, c *api.Client, name, status string) {
 	t.Helper()
-	eventually(t, 15*time.Second, func() error {
+	agenttest.Eventually(t, 15*time.Second, func() error {
 		checks, _, err := c.Health().Checks(name, nil)
 		if err != nil {
 			return err

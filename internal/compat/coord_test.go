@@ -182,7 +182,7 @@ func TestSessionLocks(t *testing.T) {
 		if ok, _, err := kv.Acquire(&api.KVPair{Key: "delayed", Session: next}, nil); err != nil || ok {
 			t.Fatalf("acquire right after the holder was destroyed: %v, %v; want refused (lock delay)", ok, err)
 		}
-		eventually(t, 5*time.Second, func() error {
+		agenttest.Eventually(t, 5*time.Second, func() error {
 			ok, _, err := kv.Acquire(&api.KVPair{Key: "delayed", Session: next}, nil)
 			if err != nil || !ok {
 				return fmt.Errorf("acquire %v after destroy: %v, %v", time.Since(start), ok, err)
@@ -465,7 +465,7 @@ func TestMembersAndSelf(t *testing.T) {
 			if via == "c1" {
 				a = cl
 			}
-			eventually(t, 5*time.Second, func() error {
+			agenttest.Eventually(t, 5*time.Second, func() error {
 				ms, err := client(t, a).Agent().Members(false)
 				if err != nil {
 					return err
@@ -536,7 +536,7 @@ func TestSessionTTLExpiry(t *testing.T) {
 		t.Fatalf("acquire with the session to expire: %v, %v", ok, err)
 	}
 	created := time.Now()
-	eventually(t, 30*time.Second, func() error {
+	agenttest.Eventually(t, 30*time.Second, func() error {
 		if se, _, err := s.Info(left, nil); err != nil || se != nil {
 			return fmt.Errorf("unrenewed session still there (%v) after %s", err, time.Since(created).Round(time.Second))
 		}

@@ -17,23 +17,6 @@ import (
 	"github.com/beacon-sd/beacon/internal/agenttest"
 )
 
-// eventually polls fn every 20ms until it returns nil, failing the test
-// with fn's last error once within has passed.
-func eventually(t *testing.T, within time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", within, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitRegistered waits until node is in the catalog with its liveness
 // check passing. An agent registers its node by anti-entropy once it knows
 // a leader, a moment after /v1/status/leader first answers one (as in
@@ -41,7 +24,7 @@ func eventually(t *testing.T, within time.Duration, fn func() error) {
 // sessions need the node.
 func waitRegistered(t *testing.T, c *api.Client, node string) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() error {
+	agenttest.Eventually(t, 10*time.Second, func() error {
 		checks, _, err := c.Health().Node(node, nil)
 		if err != nil {
 			return err
@@ -113,7 +96,7 @@ func healthIDs(c *api.Client, name, tag string, passing bool) ([]string, error) 
 // wantHealthIDs waits until /v1/health/service/:name answers want.
 func wantHealthIDs(t *testing.T, c *api.Client, name, tag string, passing bool, want ...string) {
 	t.Helper()
-	eventually(t, 5*time.Second, func() error {
+	agenttest.Eventually(t, 5*time.Second, func() error {
 		ids, err := healthIDs(c, name, tag, passing)
 		if err != nil {
 			return err
@@ -222,7 +205,7 @@ func TestTTLChecks(t *testing.T) {
 			if chk == nil || chk.Status != tc.wantStatus || chk.Output != tc.wantOutput {
 				t.Fatalf("agent check = %+v, want %s %q", chk, tc.wantStatus, tc.wantOutput)
 			}
-			eventually(t, 5*time.Second, func() error {
+			agenttest.Eventually(t, 5*time.Second, func() error {
 				hc, _, err := c.Health().Checks("web", nil)
 				if err != nil {
 					return err
@@ -250,7 +233,7 @@ func TestTTLChecks(t *testing.T) {
 		if s, err := checkStatus(c, "service:short"); err != nil || s != api.HealthPassing {
 			t.Fatalf("just after pass: %s, %v", s, err)
 		}
-		eventually(t, 2*time.Second, func() error {
+		agenttest.Eventually(t, 2*time.Second, func() error {
 			hc, _, err := c.Health().Checks("short", nil)
 			if err != nil {
 				return err
@@ -291,7 +274,7 @@ func TestHTTPCheck(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%d is %s", tc.code, tc.want), func(t *testing.T) {
 			status.Store(int32(tc.code))
-			eventually(t, 5*time.Second, func() error {
+			agenttest.Eventually(t, 5*time.Second, func() error {
 				if s, err := checkStatus(c, "service:api-1"); err != nil || s != tc.want {
 					return fmt.Errorf("agent check = %q (%v), want %s", s, err, tc.want)
 				}
@@ -500,7 +483,7 @@ func TestMaintenance(t *testing.T) {
 		}
 		wantHealthIDs(t, c, "web", "", true)
 		wantHealthIDs(t, c, "web", "", false, "web-1", "web-2")
-		eventually(t, 5*time.Second, func() error {
+		agenttest.Eventually(t, 5*time.Second, func() error {
 			hc, _, err := c.Health().Node("dev", nil)
 			if err != nil {
 				return err

@@ -42,7 +42,7 @@ func TestNoFalseCriticalsAcrossFailovers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("failover %d: transfer leadership from %s: %v", i+1, old.Config().NodeName, err)
 		}
-		eventually(t, 15*time.Second, func() error {
+		agenttest.Eventually(t, 15*time.Second, func() error {
 			if l := agenttest.Leader(t, servers...); l == old {
 				return fmt.Errorf("failover %d: %s still leads", i+1, old.Config().NodeName)
 			}

@@ -45,23 +45,6 @@ func startSims(t *testing.T, servers []*agent.Agent, n int, cfg simagent.Config)
 	return sims
 }
 
-// eventually polls fn every 20ms until it returns nil, failing the test
-// with fn's last error once within has passed.
-func eventually(t *testing.T, within time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", within, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // view reads a server's catalog after a consistent read barrier, so that
 // it reflects every committed write.
 func view(t *testing.T, s *agent.Agent, fn func(tx *catalog.ReadTx) error) {

@@ -35,7 +35,7 @@ func TestKilledAgentFailsLeftAgentLeaves(t *testing.T) {
 	if err := victim.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, leaseTTL+2*time.Second-time.Since(killed), func() error {
+	agenttest.Eventually(t, leaseTTL+2*time.Second-time.Since(killed), func() error {
 		var c *catalog.Check
 		view(t, agenttest.Leader(t, servers...), func(tx *catalog.ReadTx) error {
 			c = tx.Check(victim.Name(), health.NodeLivenessID)
@@ -53,7 +53,7 @@ func TestKilledAgentFailsLeftAgentLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]httpapi.MemberStatus{victim.Name(): httpapi.MemberFailed, leaver.Name(): httpapi.MemberLeft, bystander.Name(): httpapi.MemberAlive}
-	eventually(t, 10*time.Second, func() error { return membersAre(follower, want) })
+	agenttest.Eventually(t, 10*time.Second, func() error { return membersAre(follower, want) })
 	wantPassing(t, follower, svc, bystander.Name())
 	// Long enough for any lease the leaver left behind to run out: it
 	// must stay left, and the victim must be the only node expired.
@@ -71,7 +71,7 @@ func TestKilledAgentFailsLeftAgentLeaves(t *testing.T) {
 func wantPassing(t *testing.T, a *agent.Agent, svc string, nodes ...string) {
 	t.Helper()
 	slices.Sort(nodes)
-	eventually(t, 10*time.Second, func() error {
+	agenttest.Eventually(t, 10*time.Second, func() error {
 		var entries []struct{ Node struct{ Node string } }
 		if err := getJSON(a, "/v1/health/service/"+svc+"?passing", &entries); err != nil {
 			return err
@@ -142,7 +142,7 @@ func TestSessionOfDeadNodeReleasesLock(t *testing.T) {
 	if err := holder.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, leaseTTL+2*time.Second-time.Since(killed), func() error {
+	agenttest.Eventually(t, leaseTTL+2*time.Second-time.Since(killed), func() error {
 		var (
 			kv   *catalog.KVEntry
 			sess *catalog.Session
@@ -160,7 +160,7 @@ func TestSessionOfDeadNodeReleasesLock(t *testing.T) {
 	// The release was written after the kill, so until kill+lockDelay
 	// every attempt must fail; then one must succeed.
 	attempts := 0
-	eventually(t, lockDelay+10*time.Second, func() error {
+	agenttest.Eventually(t, lockDelay+10*time.Second, func() error {
 		attempts++
 		began := time.Now()
 		if lock(contender) {
