@@ -31,7 +31,7 @@ const (
 // startLeases runs the leader-side timers on a server agent.
 func (a *Agent) startLeases() error {
 	lc := health.DefaultLeaseConfig()
-	lc.NodeTTL, lc.ExpiryRate = a.cfg.LeaseTTL, a.cfg.LeaseExpiryRate
+	lc.NodeTTL, lc.ExpiryRate, lc.ReapFailedAfter = a.cfg.LeaseTTL, a.cfg.LeaseExpiryRate, a.cfg.ReconnectTimeout
 	_, lc.Grace, _ = a.cfg.RaftTiming()
 	if a.cfg.Dev {
 		lc.Grace = 0 // one server: nobody else could have renewed

@@ -55,6 +55,10 @@ type Config struct {
 	// LeaseExpiryRate bounds the node and session expiries the leader
 	// writes per second, so a mass expiry cannot flood the Raft log.
 	LeaseExpiryRate float64
+	// ReconnectTimeout is how long a failed node (its lease expired and
+	// not renewed) stays in the catalog before the leader deregisters it
+	// (Consul's reconnect_timeout; at least 8h).
+	ReconnectTimeout time.Duration
 
 	Limits    Limits
 	Telemetry Telemetry
@@ -117,6 +121,7 @@ func Default() Config {
 		CheckUpdateInterval: 5 * time.Minute,
 		LeaseTTL:            10 * time.Second,
 		LeaseExpiryRate:     1000,
+		ReconnectTimeout:    72 * time.Hour,
 		Limits:              Limits{HTTPMaxConnsPerClient: 200},
 		Telemetry:           Telemetry{PrometheusRetentionTime: 60 * time.Second},
 	}

@@ -44,6 +44,7 @@ var fileErrorCases = []fileErrorCase{
 	{"negative duration", "c.hcl", "telemetry {\n prometheus_retention_time = \"-1s\"\n}", 2, "telemetry.prometheus_retention_time", "must not be negative"},
 	{"short lease", "c.hcl", "lease_ttl = \"100ms\"", 1, "lease_ttl", "must be at least 300ms, got 100ms"},
 	{"expiry rate", "c.hcl", "lease_expiry_rate = 0", 1, "lease_expiry_rate", "at least 1, got 0"},
+	{"reconnect timeout too short", "c.hcl", "reconnect_timeout = \"1h\"", 1, "reconnect_timeout", "at least 8h0m0s, got 1h0m0s"},
 	{"raft multiplier", "c.hcl", "raft_multiplier = 11", 1, "raft_multiplier", "must be 1..10, got 11"},
 	{"log level", "c.hcl", "log_level = \"loud\"", 1, "log_level", `unknown log level "loud"`},
 	{"retry_join not a list", "c.hcl", "retry_join = \"a:1\"", 1, "retry_join", "list of string required"},
@@ -158,6 +159,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"check interval", func(c *Config) { c.CheckUpdateInterval = -1 }, "check_update_interval: must not be negative"},
 		{"lease ttl", func(c *Config) { c.LeaseTTL = 0 }, "lease_ttl: must be at least 300ms, got 0s"},
 		{"expiry rate", func(c *Config) { c.LeaseExpiryRate = 0.5 }, "lease_expiry_rate: must be a number of expiries per second, at least 1, got 0.5"},
+		{"reconnect timeout", func(c *Config) { c.ReconnectTimeout = 3600e9 }, "reconnect_timeout: must be at least 8h0m0s, got 1h0m0s"},
 		{"service", func(c *Config) { c.Services = []ServiceDefinition{{Name: "a", Weights: Weights{}}} }, "services[0]: weights: passing: must be 1..65535, got 0"},
 		{"service check", func(c *Config) {
 			c.Services = []ServiceDefinition{{Name: "a", Weights: DefaultWeights, Checks: []CheckDefinition{{HTTP: "x"}}}}

@@ -136,6 +136,14 @@ func parseLeaseTTL(s string) (time.Duration, error) {
 	return v, err
 }
 
+func parseReconnectTimeout(s string) (time.Duration, error) {
+	v, err := parseDuration(s)
+	if err == nil {
+		err = checkReconnectTimeout(v)
+	}
+	return v, err
+}
+
 // each applies check to every element of a list.
 func each[T any](check func(T) error) func([]T) error {
 	return func(vs []T) error {

@@ -34,6 +34,7 @@ type rawConfig struct {
 	CheckUpdateInterval *hcl.Attribute `hcl:"check_update_interval,optional"`
 	LeaseTTL            *hcl.Attribute `hcl:"lease_ttl,optional"`
 	LeaseExpiryRate     *hcl.Attribute `hcl:"lease_expiry_rate,optional"`
+	ReconnectTimeout    *hcl.Attribute `hcl:"reconnect_timeout,optional"`
 
 	Ports     *rawPorts     `hcl:"ports,block"`
 	Limits    *rawLimits    `hcl:"limits,block"`
@@ -168,6 +169,7 @@ func (d *decoder) applyTuning(c *Config, r *rawConfig) {
 	decodeDuration(d, r.CheckUpdateInterval, "check_update_interval", &c.CheckUpdateInterval)
 	decodeAs(d, r.LeaseTTL, "lease_ttl", &c.LeaseTTL, parseLeaseTTL)
 	decode(d, r.LeaseExpiryRate, "lease_expiry_rate", &c.LeaseExpiryRate, checkExpiryRate)
+	decodeAs(d, r.ReconnectTimeout, "reconnect_timeout", &c.ReconnectTimeout, parseReconnectTimeout)
 	if l := r.Limits; l != nil {
 		decode(d, l.HTTPMaxConnsPerClient, "limits.http_max_conns_per_client", &c.Limits.HTTPMaxConnsPerClient, atLeastZero[int])
 		decode(d, l.RequestRate, "limits.request_rate", &c.Limits.RequestRate, checkRate)

@@ -111,6 +111,7 @@ func (c Config) validateTuning() error {
 		fieldErr("check_update_interval", atLeastZero(c.CheckUpdateInterval)),
 		fieldErr("lease_ttl", checkLeaseTTL(c.LeaseTTL)),
 		fieldErr("lease_expiry_rate", checkExpiryRate(c.LeaseExpiryRate)),
+		fieldErr("reconnect_timeout", checkReconnectTimeout(c.ReconnectTimeout)),
 		fieldErr("limits.http_max_conns_per_client", atLeastZero(c.Limits.HTTPMaxConnsPerClient)),
 		fieldErr("limits.request_rate", checkRate(c.Limits.RequestRate)),
 		fieldErr("limits.request_burst", atLeastZero(c.Limits.RequestBurst)),
@@ -169,6 +170,16 @@ const MinLeaseTTL = 300 * time.Millisecond
 func checkLeaseTTL(d time.Duration) error {
 	if d < MinLeaseTTL {
 		return fmt.Errorf("must be at least %s, got %s", MinLeaseTTL, d)
+	}
+	return nil
+}
+
+// MinReconnectTimeout is the shortest reconnect_timeout, as Consul's.
+const MinReconnectTimeout = 8 * time.Hour
+
+func checkReconnectTimeout(d time.Duration) error {
+	if d < MinReconnectTimeout {
+		return fmt.Errorf("must be at least %s, got %s", MinReconnectTimeout, d)
 	}
 	return nil
 }

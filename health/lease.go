@@ -48,12 +48,17 @@ type LeaseConfig struct {
 	// ReapLeftAfter is how long a node that left stays listed as left
 	// (Consul: 72h); 0 keeps it forever.
 	ReapLeftAfter time.Duration
+	// ReapFailedAfter is how long a node may stay failed (its lease
+	// expired, never renewed) before the leader deregisters it, as
+	// Consul's reconnect_timeout (72h); 0 keeps it forever. The clock is
+	// the leader's: a new leader starts it again for every failed node.
+	ReapFailedAfter time.Duration
 }
 
 // DefaultLeaseConfig returns the defaults: a 10 s node lease, expiries at
-// up to 1,000/s, left nodes listed for 72 h.
+// up to 1,000/s, left and failed nodes kept for 72 h.
 func DefaultLeaseConfig() LeaseConfig {
-	return LeaseConfig{NodeTTL: 10 * time.Second, Grace: time.Second, ExpiryRate: 1000, ReapLeftAfter: 72 * time.Hour}
+	return LeaseConfig{NodeTTL: 10 * time.Second, Grace: time.Second, ExpiryRate: 1000, ReapLeftAfter: 72 * time.Hour, ReapFailedAfter: 72 * time.Hour}
 }
 
 // Validate checks the settings.
@@ -65,8 +70,8 @@ func (c LeaseConfig) Validate() error {
 		return fmt.Errorf("leases: Grace must not be negative, got %s", c.Grace)
 	case c.ExpiryRate <= 0:
 		return fmt.Errorf("leases: ExpiryRate must be positive, got %v", c.ExpiryRate)
-	case c.Tick < 0 || c.ReapLeftAfter < 0:
-		return errors.New("leases: Tick and ReapLeftAfter must not be negative")
+	case c.Tick < 0 || c.ReapLeftAfter < 0 || c.ReapFailedAfter < 0:
+		return errors.New("leases: Tick, ReapLeftAfter and ReapFailedAfter must not be negative")
 	}
 	return nil
 }
@@ -98,6 +103,7 @@ type LeaseStats struct {
 	Nodes, Sessions            int    // tracked now (0 when not leading)
 	NodesExpired, NodesRevived uint64 // liveness writes
 	SessionsExpired            uint64
+	NodesReaped                uint64 // failed nodes deregistered after ReapFailedAfter
 	Renewals                   uint64 // node and session renewals accepted
 }
 
@@ -139,10 +145,34 @@ func (l *Leases) Config() LeaseConfig { return l.cfg }
 
 // nodeLease is one node's timer.
 type nodeLease struct {
-	deadline time.Time
-	alive    bool   // its liveness check is not critical, as last known
-	rev      uint64 // ModifyIndex of the liveness check that state is from
-	pending  bool   // an expiry or revival write is in flight
+	deadline    time.Time
+	alive       bool      // its liveness check is not critical, as last known
+	failedSince time.Time // when this term saw it go (or found it) critical
+	rev         uint64    // ModifyIndex of the liveness check that state is from
+	pending     bool      // an expiry, revival or reap write is in flight
+}
+
+// setAlive records the node's liveness as last known.
+func (n *nodeLease) setAlive(alive bool, now time.Time) {
+	switch {
+	case alive:
+		n.failedSince = time.Time{}
+	case n.alive || n.failedSince.IsZero():
+		n.failedSince = now
+	}
+	n.alive = alive
+}
+
+// reapEvery is how often left and failed nodes are looked for: hourly, or
+// more often when a reap delay is short (tests).
+func (c LeaseConfig) reapEvery() time.Duration {
+	every := time.Hour
+	for _, d := range []time.Duration{c.ReapLeftAfter, c.ReapFailedAfter} {
+		if d > 0 {
+			every = min(every, max(d/4, c.tick()))
+		}
+	}
+	return every
 }
 
 // sessionLease is one TTL session's timer.
@@ -316,7 +346,7 @@ func (l *Leases) run(t *leaseTerm) {
 	go l.follow(t, rev+1)
 	tick := time.NewTicker(l.cfg.tick())
 	defer tick.Stop()
-	reap := time.NewTicker(time.Hour)
+	reap := time.NewTicker(l.cfg.reapEvery())
 	defer reap.Stop()
 	gauges := time.NewTicker(time.Second)
 	defer gauges.Stop()
@@ -333,6 +363,7 @@ func (l *Leases) run(t *leaseTerm) {
 			l.expire(t, lim, burst)
 		case <-reap.C:
 			l.reapLeft(t)
+			l.reapFailed(t)
 		case <-gauges.C:
 			st := l.Stats()
 			metrics.SetGauge([]string{"leases", "nodes"}, float32(st.Nodes))
@@ -376,7 +407,9 @@ func (l *Leases) load(t *leaseTerm) (uint64, error) {
 	}
 	for _, n := range nodes {
 		if t.nodes[n.name] == nil {
-			t.nodes[n.name] = &nodeLease{deadline: now.Add(l.cfg.NodeTTL + l.cfg.Grace), alive: n.alive, rev: n.rev}
+			nl := &nodeLease{deadline: now.Add(l.cfg.NodeTTL + l.cfg.Grace), rev: n.rev}
+			nl.setAlive(n.alive, now)
+			t.nodes[n.name] = nl
 		}
 	}
 	for _, s := range sessions {
@@ -497,13 +530,16 @@ func (l *Leases) refresh(t *leaseTerm, nodes, sessions map[string]bool) error {
 			delete(t.nodes, name)
 			delete(t.revive, name)
 		case n == nil:
-			t.nodes[name] = &nodeLease{deadline: now.Add(l.cfg.NodeTTL), alive: c.Status != catalog.HealthCritical, rev: c.ModifyIndex}
+			nl := &nodeLease{deadline: now.Add(l.cfg.NodeTTL), rev: c.ModifyIndex}
+			nl.setAlive(c.Status != catalog.HealthCritical, now)
+			t.nodes[name] = nl
 		case c.ModifyIndex > n.rev:
 			alive := c.Status != catalog.HealthCritical
 			if alive && !n.alive {
 				n.deadline = now.Add(l.cfg.NodeTTL)
 			}
-			n.alive, n.rev = alive, c.ModifyIndex
+			n.setAlive(alive, now)
+			n.rev = c.ModifyIndex
 		}
 	}
 	for id, s := range sess {
@@ -606,7 +642,8 @@ func (l *Leases) expireNodes(t *leaseTerm, nodes []string) {
 		}
 		n.pending = false
 		if err == nil && res.Index > n.rev {
-			n.alive, n.rev = false, res.Index
+			n.setAlive(false, now)
+			n.rev = res.Index
 			if now.Before(n.deadline) { // renewed during the write: bring it back
 				t.revive[name] = true
 			}
@@ -685,7 +722,8 @@ func (l *Leases) revive(t *leaseTerm) {
 		if n := t.nodes[name]; n != nil {
 			n.pending = false
 			if err == nil && res.Index > n.rev {
-				n.alive, n.rev = true, res.Index
+				n.setAlive(true, time.Now())
+				n.rev = res.Index
 			} else if err != nil {
 				t.revive[name] = true
 			}
@@ -721,5 +759,54 @@ func (l *Leases) reapLeft(t *leaseTerm) {
 	}
 	if _, err := l.w.Apply(t.ctx, &catalog.MemberRequest{Op: catalog.MemberReap, Before: before}); err != nil {
 		l.log.Warn("leases: reaping left nodes failed", "error", err)
+	}
+}
+
+// reapFailed deregisters the nodes that have been failed for longer than
+// ReapFailedAfter (as this term has seen them), as Consul reaps members
+// that do not reconnect within reconnect_timeout: the node, its services
+// and its checks leave the catalog. An agent that comes back registers
+// its node again.
+func (l *Leases) reapFailed(t *leaseTerm) {
+	if l.cfg.ReapFailedAfter <= 0 {
+		return
+	}
+	before := time.Now().Add(-l.cfg.ReapFailedAfter)
+	var due []string
+	l.mu.Lock()
+	for name, n := range t.nodes {
+		if !n.alive && !n.pending && !n.failedSince.IsZero() && n.failedSince.Before(before) {
+			n.pending = true
+			due = append(due, name)
+		}
+	}
+	l.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	defer l.unpend(t, due, nil)
+	if err := l.w.VerifyLeader(t.ctx); err != nil {
+		if t.ctx.Err() == nil {
+			l.log.Warn("leases: not reaping failed nodes: leadership not confirmed", "error", err)
+		}
+		return
+	}
+	for _, name := range due {
+		l.mu.Lock()
+		n := t.nodes[name]
+		revived := n == nil || n.alive || t.revive[name]
+		l.mu.Unlock()
+		if revived { // it renewed its lease meanwhile
+			continue
+		}
+		if _, err := l.w.Apply(t.ctx, &catalog.DeregisterRequest{Node: name}); err != nil {
+			l.log.Warn("leases: reaping a failed node failed", "node", name, "error", err)
+			return
+		}
+		l.mu.Lock()
+		l.stats.NodesReaped++
+		l.mu.Unlock()
+		metrics.IncrCounter([]string{"leases", "nodes", "reaped"}, 1)
+		l.log.Info("failed node reaped: deregistered", "node", name, "failed_for_more_than", l.cfg.ReapFailedAfter)
 	}
 }

@@ -196,6 +196,55 @@ func TestLeaseExpiryMarksNodeCriticalAndRenewalRevives(t *testing.T) {
 	}
 }
 
+func (c *leaseCluster) registered(node string) bool {
+	var found bool
+	_ = c.store.View(func(tx *catalog.ReadTx) error {
+		n, _ := tx.Node(node)
+		found = n != nil
+		return nil
+	})
+	return found
+}
+
+// TestLeaseReapsFailedNodes: a node failed for longer than ReapFailedAfter
+// is deregistered (Consul's reconnect_timeout), counting from when this
+// leader saw it fail or, for one already failed, from the start of its
+// term; a renewing node stays.
+func TestLeaseReapsFailedNodes(t *testing.T) {
+	c := newLeaseCluster(t)
+	c.addNode("dies")
+	c.addNode("lives")
+	c.must(&catalog.RegisterRequest{
+		Node:   catalog.Node{Node: "was-dead", Address: "10.0.0.2"},
+		Checks: []*catalog.Check{{CheckID: health.NodeLivenessID, Name: "Serf Health Status", Status: catalog.HealthCritical}},
+	})
+	cfg := testLeaseConfig()
+	cfg.ReapFailedAfter = 800 * time.Millisecond
+	l := c.leases(cfg)
+	start := time.Now()
+	l.Lead()
+	waitLeading(t, l)
+	stop := renewing(t, l, "lives", 50*time.Millisecond)
+	defer stop()
+	eventually(t, 2*time.Second, "dies critical", func() bool { return c.liveness("dies") == catalog.HealthCritical })
+	failed := time.Now()
+	eventually(t, 3*time.Second, "was-dead reaped", func() bool { return !c.registered("was-dead") })
+	if took := time.Since(start); took < cfg.ReapFailedAfter {
+		t.Fatalf("was-dead reaped %s after the term started, before ReapFailedAfter (%s)", took, cfg.ReapFailedAfter)
+	}
+	eventually(t, 3*time.Second, "dies reaped", func() bool { return !c.registered("dies") })
+	if took := time.Since(failed); took < cfg.ReapFailedAfter-100*time.Millisecond {
+		t.Fatalf("dies reaped %s after it failed, before ReapFailedAfter (%s)", took, cfg.ReapFailedAfter)
+	}
+	if !c.registered("lives") || c.liveness("lives") != catalog.HealthPassing {
+		t.Fatal("the renewing node was reaped or failed")
+	}
+	if st := l.Stats(); st.NodesReaped != 2 {
+		t.Fatalf("NodesReaped = %d, want 2", st.NodesReaped)
+	}
+	eventually(t, time.Second, "reaped nodes' timers dropped", func() bool { return l.Stats().Nodes == 1 })
+}
+
 func TestLeaseNewLeaderGivesFreshTTLPlusGrace(t *testing.T) {
 	c := newLeaseCluster(t)
 	c.addNode("quiet")

@@ -33,8 +33,10 @@ leave_on_terminate = true
 # Node liveness: an agent that has not renewed its lease with the leader for
 # lease_ttl is marked failed (agents renew every third of it). The leader
 # writes at most lease_expiry_rate expiries per second.
+# A node failed for reconnect_timeout (at least 8h) is deregistered.
 lease_ttl         = "10s"
 lease_expiry_rate = 1000
+reconnect_timeout = "72h"
 
 node_meta = {
   rack = "r1"
