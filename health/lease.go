@@ -405,16 +405,43 @@ func (l *Leases) load(t *leaseTerm) (uint64, error) {
 	if l.term != t {
 		return rev, nil
 	}
+	// On a reload (the event log was compacted past what was read), the
+	// catalog replaces what the timers knew: entries gone lose their
+	// timers and liveness changes are taken over, as refresh does.
+	present := make(map[string]bool, len(nodes))
 	for _, n := range nodes {
-		if t.nodes[n.name] == nil {
-			nl := &nodeLease{deadline: now.Add(l.cfg.NodeTTL + l.cfg.Grace), rev: n.rev}
+		present[n.name] = true
+		switch nl := t.nodes[n.name]; {
+		case nl == nil:
+			nl = &nodeLease{deadline: now.Add(l.cfg.NodeTTL + l.cfg.Grace), rev: n.rev}
 			nl.setAlive(n.alive, now)
 			t.nodes[n.name] = nl
+		case n.rev > nl.rev && !nl.pending:
+			if n.alive && !nl.alive {
+				nl.deadline = now.Add(l.cfg.NodeTTL)
+			}
+			nl.setAlive(n.alive, now)
+			nl.rev = n.rev
 		}
 	}
+	for name := range t.nodes {
+		if !present[name] {
+			delete(t.nodes, name)
+			delete(t.revive, name)
+		}
+	}
+	live := make(map[string]bool, len(sessions))
 	for _, s := range sessions {
-		if s.TTL > 0 && t.sessions[s.ID] == nil {
-			t.sessions[s.ID] = &sessionLease{ttl: s.TTL, deadline: now.Add(SessionTTLMultiplier*s.TTL + l.cfg.Grace)}
+		if s.TTL > 0 {
+			live[s.ID] = true
+			if t.sessions[s.ID] == nil {
+				t.sessions[s.ID] = &sessionLease{ttl: s.TTL, deadline: now.Add(SessionTTLMultiplier*s.TTL + l.cfg.Grace)}
+			}
+		}
+	}
+	for id := range t.sessions {
+		if !live[id] {
+			delete(t.sessions, id)
 		}
 	}
 	t.ready = true

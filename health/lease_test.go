@@ -3,6 +3,7 @@ package health_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -26,7 +27,12 @@ type leaseCluster struct {
 
 func newLeaseCluster(t *testing.T) *leaseCluster {
 	t.Helper()
-	s, err := catalog.Open(catalog.Options{})
+	return newLeaseClusterWith(t, catalog.Options{})
+}
+
+func newLeaseClusterWith(t *testing.T, opts catalog.Options) *leaseCluster {
+	t.Helper()
+	s, err := catalog.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +249,38 @@ func TestLeaseReapsFailedNodes(t *testing.T) {
 		t.Fatalf("NodesReaped = %d, want 2", st.NodesReaped)
 	}
 	eventually(t, time.Second, "reaped nodes' timers dropped", func() bool { return l.Stats().Nodes == 1 })
+}
+
+// TestLeaseReloadAfterCompactionDropsStaleTimers: when the event log is
+// compacted past the revision the leases had read, they reload the
+// catalog; nodes and sessions that went meanwhile lose their timers, and
+// nodes whose liveness changed take the new state.
+func TestLeaseReloadAfterCompactionDropsStaleTimers(t *testing.T) {
+	c := newLeaseClusterWith(t, catalog.Options{Events: catalog.EventRetention{MaxEvents: 4}})
+	c.addNode("stays")
+	c.addNode("goes")
+	c.addNode("fails")
+	cfg := testLeaseConfig()
+	cfg.NodeTTL = time.Hour // nothing expires by itself here
+	l := c.leases(cfg)
+	l.Lead()
+	waitLeading(t, l)
+	if st := l.Stats(); st.Nodes != 3 {
+		t.Fatalf("tracking %d nodes, want 3", st.Nodes)
+	}
+	// In one burst (the leases read the log at most every 20 ms), far more
+	// events than the log keeps.
+	c.must(&catalog.DeregisterRequest{Node: "goes"})
+	c.must(&catalog.CheckStatusRequest{Updates: []catalog.CheckUpdate{{Node: "fails", CheckID: health.NodeLivenessID, Status: catalog.HealthCritical}}})
+	for i := range 20 {
+		c.must(&catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: fmt.Sprintf("k%d", i), Value: []byte("v")}})
+	}
+	eventually(t, 2*time.Second, "the deregistered node's timer dropped", func() bool { return l.Stats().Nodes == 2 })
+	// "fails" is known critical now: a renewal writes it passing again.
+	if _, err := l.RenewNode("fails"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "fails revived", func() bool { return c.liveness("fails") == catalog.HealthPassing })
 }
 
 func TestLeaseNewLeaderGivesFreshTTLPlusGrace(t *testing.T) {
