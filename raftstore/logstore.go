@@ -284,7 +284,8 @@ func (s *LogStore) deleteChunkOf(min, max uint64) (*[2]uint64, error) {
 		return nil, err
 	}
 	if err := s.deleteBatchLocked(idxs); err != nil {
-		return nil, err
+		// Part of the chunk may be gone: re-read the bounds.
+		return nil, errors.Join(err, s.loadBounds())
 	}
 	end := idxs[len(idxs)-1]
 	switch {
