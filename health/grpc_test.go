@@ -2,49 +2,24 @@ package health
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	grpchealth "google.golang.org/grpc/health"
 	hv1 "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/beacon-sd/beacon/catalog"
 	"github.com/beacon-sd/beacon/internal/nettest"
 )
 
-// grpcHealthServer serves the gRPC health protocol on loopback, over TLS
-// when tlsCfg is set; the test sets statuses on the returned server.
-func grpcHealthServer(t *testing.T, opts ...grpc.ServerOption) (addr string, hs *grpchealth.Server) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(opts...)
-	hs = grpchealth.NewServer()
-	hv1.RegisterHealthServer(srv, hs)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-done
-	})
-	return ln.Addr().String(), hs
-}
-
 func TestGRPC(t *testing.T) {
-	addr, hs := grpcHealthServer(t)
+	addr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("", hv1.HealthCheckResponse_SERVING)
 	hs.SetServingStatus("api", hv1.HealthCheckResponse_SERVING)
 	hs.SetServingStatus("batch", hv1.HealthCheckResponse_NOT_SERVING)
-	tlsAddr, tlsHS := grpcHealthServer(t, grpc.Creds(credentials.NewTLS(selfSignedTLS(t))))
+	tlsAddr, tlsHS := nettest.GRPCHealth(t, grpc.Creds(credentials.NewTLS(selfSignedTLS(t))))
 	tlsHS.SetServingStatus("", hv1.HealthCheckResponse_SERVING)
 	downAddr := nettest.RefusingAddr(t)
 
@@ -86,7 +61,7 @@ func TestGRPC(t *testing.T) {
 // TestGRPCFollowsServingStatus toggles a service between SERVING and
 // NOT_SERVING and sees each change reported.
 func TestGRPCFollowsServingStatus(t *testing.T) {
-	addr, hs := grpcHealthServer(t)
+	addr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("web", hv1.HealthCheckResponse_SERVING)
 	rec := &recorder{}
 	c := &GRPC{CheckID: "g", Target: addr + "/web", Interval: 5 * time.Millisecond, Notify: rec.notify}
@@ -104,7 +79,7 @@ func TestGRPCFollowsServingStatus(t *testing.T) {
 
 // TestGRPCThresholds: NOT_SERVING must repeat before it is reported.
 func TestGRPCThresholds(t *testing.T) {
-	addr, hs := grpcHealthServer(t)
+	addr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("web", hv1.HealthCheckResponse_NOT_SERVING)
 	rec := &recorder{}
 	c := &GRPC{CheckID: "g", Target: addr + "/web", Interval: 5 * time.Millisecond,

@@ -11,7 +11,6 @@ import (
 	"math/big"
 	"net"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,40 +66,9 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-// udpServer listens on loopback; with echo it answers every datagram
-// with its contents, else it stays silent. It counts what it receives.
-func udpServer(t *testing.T, echo bool) (addr string, received *atomic.Int64) {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	received = &atomic.Int64{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			received.Add(1)
-			if echo {
-				pc.WriteTo(buf[:n], from)
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	return pc.LocalAddr().String(), received
-}
-
 func TestUDP(t *testing.T) {
-	echo, _ := udpServer(t, true)
-	silent, _ := udpServer(t, false)
+	echo, _ := nettest.UDPServer(t, true)
+	silent, _ := nettest.UDPServer(t, false)
 	closed := nettest.RefusingUDPAddr(t)
 	tests := []struct {
 		name       string
@@ -142,7 +110,7 @@ func TestUDPThresholds(t *testing.T) {
 
 // TestUDPStopInterruptsTheWait: Stop does not wait for the read timeout.
 func TestUDPStopInterruptsTheWait(t *testing.T) {
-	addr, received := udpServer(t, false)
+	addr, received := nettest.UDPServer(t, false)
 	rec := &recorder{}
 	c := &UDP{CheckID: "u", Address: addr, Interval: time.Millisecond, Timeout: time.Minute, Notify: rec.notify}
 	c.Start()

@@ -3,17 +3,15 @@ package local
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	grpchealth "google.golang.org/grpc/health"
 	hv1 "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/beacon-sd/beacon/catalog"
 	"github.com/beacon-sd/beacon/health"
+	"github.com/beacon-sd/beacon/internal/nettest"
 )
 
 // storeAliasSource is a health.AliasSource over a fakeCatalog's store,
@@ -123,54 +121,6 @@ func TestRegisterCheckKinds(t *testing.T) {
 	}
 }
 
-// udpEcho answers every datagram on loopback until the test ends.
-func udpEcho(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(buf[:n], from)
-		}
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		<-done
-	})
-	return pc.LocalAddr().String()
-}
-
-// grpcHealth serves the gRPC health protocol on loopback.
-func grpcHealth(t *testing.T) (string, *grpchealth.Server) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hs := grpchealth.NewServer()
-	hv1.RegisterHealthServer(srv, hs)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Stop()
-		<-done
-	})
-	return ln.Addr().String(), hs
-}
-
 // waitCheck waits until check id has status in the local state and in the
 // catalog, and returns the local copy.
 func waitCheck(t *testing.T, s *State, cat *fakeCatalog, id, status string) *catalog.Check {
@@ -187,8 +137,8 @@ func waitCheck(t *testing.T, s *State, cat *fakeCatalog, id, status string) *cat
 // TestNewRunnersReachCatalog runs each new kind against a real loopback
 // target and sees its status in the local state and in the catalog.
 func TestNewRunnersReachCatalog(t *testing.T) {
-	udp := udpEcho(t)
-	grpcAddr, hs := grpcHealth(t)
+	udp, _ := nettest.UDPServer(t, true)
+	grpcAddr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("web", hv1.HealthCheckResponse_SERVING)
 	tests := []struct {
 		name       string
@@ -222,7 +172,7 @@ func TestNewRunnersReachCatalog(t *testing.T) {
 // TestGRPCCheckFollowsServer: NOT_SERVING reaches the catalog as
 // critical, SERVING again as passing.
 func TestGRPCCheckFollowsServer(t *testing.T) {
-	addr, hs := grpcHealth(t)
+	addr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("", hv1.HealthCheckResponse_SERVING)
 	cat := newFakeCatalog(t)
 	s := newState(t, testConfig(""), cat)

@@ -3,7 +3,6 @@ package compat
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,30 +12,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"google.golang.org/grpc"
-	grpchealth "google.golang.org/grpc/health"
 	hv1 "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/beacon-sd/beacon/agent"
 	"github.com/beacon-sd/beacon/configs"
 	"github.com/beacon-sd/beacon/internal/agenttest"
+	"github.com/beacon-sd/beacon/internal/nettest"
 )
-
-// grpcHealthServer serves the gRPC health protocol on loopback until the
-// test ends.
-func grpcHealthServer(t *testing.T) (string, *grpchealth.Server) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	hs := grpchealth.NewServer()
-	hv1.RegisterHealthServer(srv, hs)
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String(), hs
-}
 
 // waitCheck waits until the agent reports check id with status and an
 // output for which output returns true.
@@ -80,7 +62,7 @@ func TestChecksGRPCAndAlias(t *testing.T) {
 	t.Parallel()
 	c := client(t, agenttest.Dev(t))
 	waitRegistered(t, c, "dev")
-	addr, hs := grpcHealthServer(t)
+	addr, hs := nettest.GRPCHealth(t)
 	hs.SetServingStatus("web", hv1.HealthCheckResponse_SERVING)
 	ag := c.Agent()
 	if err := ag.ServiceRegister(&api.AgentServiceRegistration{Name: "web", Port: 8080,
