@@ -175,6 +175,14 @@ func (rc *regClient) write(in regInput, cmd catalog.Command) {
 		out, ret = regOutput{Unknown: true}, math.MaxInt64
 	}
 	rc.h.add(porcupine.Operation{ClientId: rc.id, Input: in, Call: call, Output: out, Return: ret})
+	if out.Unknown {
+		// Back off as a real client would. Against a killed or cut-off
+		// server a write fails at once, and a client retrying in a tight
+		// loop piled up over a thousand unknown outcomes in 6 s; each may
+		// take effect at any later time, and that many made the checker
+		// run out of time.
+		time.Sleep(time.Duration(50+rc.rng.IntN(50)) * time.Millisecond)
+	}
 }
 
 func (rc *regClient) step() {
