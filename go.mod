@@ -63,3 +63,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// A patched copy: see third_party/badger/BEACON.md.
+replace github.com/dgraph-io/badger/v4 => ./third_party/badger

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,7 +36,10 @@ func main() {
 	mode := flag.String("mode", "all", "all, write, rss, or rss-child (internal)")
 	keys := flag.Int("rss-keys", 100_000, "keys to load for the memory measurement")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the write measurements to this file")
+	traceFile := flag.String("trace", "", "write a Go execution trace of 4 s of the write measurements (from 5 s after start) to this file")
 	showMetrics := flag.Bool("metrics", false, "print raft's timing metrics after the write measurements")
+	flag.BoolVar(&withBaseline, "baseline", true, "measure the raw Badger baseline (off: profile only beacon's path)")
+	flag.BoolVar(&viaFollower, "via-follower", true, "also measure writes sent to a follower")
 	flag.IntVar(&maxAppend, "max-append-entries", raftstore.DefaultConfig().MaxAppendEntries, "raft MaxAppendEntries for the cluster")
 	flag.Parse()
 	if *showMetrics {
@@ -54,6 +58,19 @@ func main() {
 			fail("%v", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		f, err := os.Create(*traceFile)
+		if err != nil {
+			fail("%v", err)
+		}
+		time.AfterFunc(5*time.Second, func() {
+			if err := trace.Start(f); err != nil {
+				fail("%v", err)
+			}
+			fmt.Fprintf(os.Stderr, "%s TRACE START\n", time.Now().Format("15:04:05.000"))
+			time.AfterFunc(4*time.Second, trace.Stop)
+		})
 	}
 	if *mode == "rss-child" {
 		rssChild(*keys)
@@ -89,7 +106,12 @@ type result struct {
 	errors   int64
 }
 
-func (r result) rate() float64 { return float64(r.ops) / r.elapsed.Seconds() }
+func (r result) rate() float64 {
+	if r.elapsed == 0 {
+		return 0 // not measured
+	}
+	return float64(r.ops) / r.elapsed.Seconds()
+}
 
 // measure runs op from n goroutines for d and collects latencies.
 func measure(n int, d time.Duration, op func(worker, seq int) error) result {
@@ -161,8 +183,13 @@ func badgerBaseline(n int, d time.Duration) result {
 	})
 }
 
-// maxAppend is the cluster's MaxAppendEntries (a flag, for tuning runs).
-var maxAppend int
+// Flags for tuning and profiling runs: the cluster's MaxAppendEntries, and
+// which of the table's columns to measure.
+var (
+	maxAppend    int
+	withBaseline bool
+	viaFollower  bool
+)
 
 // cluster is a 3-server raftstore cluster on loopback, fsync on, with
 // production timing.
@@ -252,9 +279,14 @@ func writeTable(writers []int, d time.Duration) {
 	fmt.Printf("%7s | %-28s | %-36s | %-28s\n", "", "raw Badger, synced (baseline)", "beacon, 3 servers, via leader", "beacon, via a follower")
 	fmt.Printf("%7s | %10s %8s %8s | %10s %8s %8s %6s | %10s %8s %8s\n", "writers", "ops/s", "p50", "p99", "ops/s", "p50", "p99", "errors", "ops/s", "p50", "p99")
 	for _, n := range writers {
-		base := badgerBaseline(n, d)
+		var base, fwd result
+		if withBaseline {
+			base = badgerBaseline(n, d)
+		}
 		leader := replicated(c, c.leader(), n, d)
-		fwd := replicated(c, follower, n, d)
+		if viaFollower {
+			fwd = replicated(c, follower, n, d)
+		}
 		fmt.Printf("%7d | %10.0f %8s %8s | %10.0f %8s %8s %6d | %10.0f %8s %8s\n", n,
 			base.rate(), ms(base.p50), ms(base.p99),
 			leader.rate(), ms(leader.p50), ms(leader.p99), leader.errors+fwd.errors,
