@@ -5,20 +5,24 @@ import (
 	"log/slog"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // BadgerTuning sizes a Badger database. Zero fields take the small-machine
 // defaults of DefaultBadgerTuning, so a server with little data uses little
 // memory; raise them on a big machine with a big catalog.
 type BadgerTuning struct {
-	MemTableSize      int64 // bytes per memtable
-	NumMemtables      int   // memtables held in memory before writes stall
-	BlockCacheSize    int64 // bytes of block cache (0 disables it only if set explicitly via DisableBlockCache)
-	IndexCacheSize    int64 // bytes of index cache; 0 keeps all indexes in memory
-	NumCompactors     int   // background compaction workers (0 or at least 2)
-	ValueLogFileSize  int64 // bytes per value log file
-	ValueThreshold    int64 // values at least this large go to the value log
-	NumL0Tables       int   // level-0 tables before compaction starts
+	MemTableSize     int64 // bytes per memtable
+	NumMemtables     int   // memtables held in memory before writes stall
+	BlockCacheSize   int64 // bytes of block cache (0 takes the default; DisableBlockCache turns it off)
+	IndexCacheSize   int64 // bytes of index cache; 0 keeps all indexes in memory
+	NumCompactors    int   // background compaction workers (0 or at least 2)
+	ValueLogFileSize int64 // bytes per value log file
+	ValueThreshold   int64 // values at least this large go to the value log
+	NumL0Tables      int   // level-0 tables before compaction starts
+	// DisableBlockCache runs without a block cache, and so without block
+	// compression: Badger keeps decompressed blocks only in that cache and
+	// refuses compressed tables without one.
 	DisableBlockCache bool
 }
 
@@ -76,7 +80,7 @@ func (t BadgerTuning) BadgerOptions(dir string, logger *slog.Logger) badger.Opti
 		WithMetricsEnabled(false).
 		WithLogger(badgerLogger{logger})
 	if t.DisableBlockCache {
-		o = o.WithBlockCacheSize(0)
+		o = o.WithBlockCacheSize(0).WithCompression(options.None)
 	}
 	return o
 }

@@ -214,3 +214,28 @@ func TestHashIgnoresAppliedIndexOnly(t *testing.T) {
 		t.Fatal("different state, same hash")
 	}
 }
+
+// A store without a block cache opens, and reads back from its tables
+// after a reopen: Badger refuses compressed tables without a cache, so
+// disabling the cache turns compression off (it used to panic in Open).
+func TestOpenWithoutBlockCache(t *testing.T) {
+	opts := catalog.DefaultOptions()
+	opts.Dir = t.TempDir()
+	opts.Badger.DisableBlockCache = true
+	h := newHarnessOpts(t, opts)
+	for i := range 100 {
+		h.ok(kvSet(fmt.Sprintf("k%03d", i), "value"))
+	}
+	if err := h.s.Close(); err != nil { // flushes the memtable to a table
+		t.Fatal(err)
+	}
+	s, err := catalog.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h.s = s
+	if e, _ := h.kv("k042"); e == nil || string(e.Value) != "value" {
+		t.Fatalf("KV(k042) after reopen = %+v", e)
+	}
+}
