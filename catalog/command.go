@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -269,12 +270,15 @@ func Decode(buf []byte) (Command, error) {
 // into an error and rejecting bytes after the value: a log entry with
 // trailing garbage is corrupt, not a command.
 func decodeExact(data []byte, v any) (err error) {
+	dec := decoders.Get().(*codec.Decoder)
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("decode panic: %v", r)
+			return // a decoder that panicked is not reused
 		}
+		decoders.Put(dec)
 	}()
-	dec := codec.NewDecoderBytes(data, msgpackHandle)
+	dec.ResetBytes(data)
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
@@ -284,11 +288,18 @@ func decodeExact(data []byte, v any) (err error) {
 	return nil
 }
 
-// encodeValue encodes v as msgpack.
+// encoders pools msgpack encoders: building one costs more than encoding
+// a small value, and the apply path encodes several values per entry.
+var encoders = sync.Pool{New: func() any { return codec.NewEncoderBytes(new([]byte), msgpackHandle) }}
+
+// encodeValue encodes v as msgpack into a new slice.
 func encodeValue(v any) ([]byte, error) {
 	var buf []byte
-	if err := codec.NewEncoderBytes(&buf, msgpackHandle).Encode(v); err != nil {
-		return nil, err
+	enc := encoders.Get().(*codec.Encoder)
+	enc.ResetBytes(&buf)
+	if err := enc.Encode(v); err != nil {
+		return nil, err // an encoder that failed is not reused
 	}
+	encoders.Put(enc)
 	return buf, nil
 }
