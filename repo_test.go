@@ -25,6 +25,13 @@ func goPackages(t *testing.T) map[string][]string {
 		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != "." || d.Name() == "testdata" || d.Name() == "bin") {
 			return filepath.SkipDir
 		}
+		if d.IsDir() && p != "." {
+			// A folder with its own go.mod is another module
+			// (third_party/badger), not a package of this one.
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
+		}
 		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
 			pkgs[filepath.Dir(p)] = append(pkgs[filepath.Dir(p)], p)
 		}
