@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -66,4 +67,50 @@ func BenchmarkServiceHealth(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSnapshot streams a snapshot of 100,000 KV entries of 256 bytes
+// and their 100,000 events (on disk, the memtables flushed by a reopen).
+func BenchmarkSnapshot(b *testing.B) {
+	opts := catalog.DefaultOptions()
+	opts.Dir = b.TempDir()
+	h := newHarnessOpts(b, opts)
+	value := string(bytes.Repeat([]byte("v"), 256))
+	batch := make([]catalog.Entry, 0, 256)
+	for i := range 100_000 {
+		data, err := catalog.Encode(kvSet(fmt.Sprintf("key-%011d", i), value))
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A millisecond apart: all 100,000 events stay within retention.
+		batch = append(batch, catalog.Entry{Index: uint64(i + 1), Time: t0.Add(time.Duration(i) * time.Millisecond), Data: data})
+		if len(batch) == cap(batch) {
+			h.applyEntries(batch...)
+			batch = batch[:0]
+		}
+	}
+	h.applyEntries(batch...)
+	if err := h.s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	s, err := catalog.Open(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var n int64
+	for i := 0; i < b.N; i++ {
+		sn, err := s.Snapshot()
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err = sn.WriteTo(io.Discard)
+		sn.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(n)
 }

@@ -111,7 +111,11 @@ func writeRecords(bw *bufio.Writer, txn *badger.Txn) (uint64, error) {
 // but the applied index. Snapshots carry exactly these and Hash covers
 // them.
 func eachRecord(txn *badger.Txn, fn func(k, v []byte) error) error {
-	it := txn.NewIterator(badger.DefaultIteratorOptions)
+	// No prefetching: it copies every value into a fresh buffer, while
+	// Item.Value hands fn the value where it lies.
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	it := txn.NewIterator(opts)
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
