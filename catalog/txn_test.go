@@ -116,3 +116,59 @@ func TestTxnAllOrNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestTxnReadOnly(t *testing.T) {
+	kv := func(verb string) catalog.TxnOp {
+		return catalog.TxnOp{KV: &catalog.TxnKVOp{Verb: verb, Entry: catalog.KVEntry{Key: "a"}}}
+	}
+	node := func(verb string) catalog.TxnOp {
+		return catalog.TxnOp{Node: &catalog.TxnNodeOp{Verb: verb, Node: catalog.Node{Node: "n1"}}}
+	}
+	tests := []struct {
+		name string
+		ops  []catalog.TxnOp
+		want bool
+	}{
+		{"no operations", nil, false},
+		{"reads of every kind", []catalog.TxnOp{kv("get"), kv("get-tree"), kv("check-index"), kv("check-session"), kv("check-not-exists"), node("get")}, true},
+		{"one write among reads", []catalog.TxnOp{kv("get"), kv("set")}, false},
+		{"a node write", []catalog.TxnOp{node("delete")}, false},
+		{"an operation with no entity", []catalog.TxnOp{{}}, false},
+		{"an unknown verb", []catalog.TxnOp{kv("peek")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (&catalog.TxnRequest{Ops: tt.ops}).ReadOnly(); got != tt.want {
+				t.Errorf("ReadOnly() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// ReadTx.Txn gives what applying the reads would, and refuses writes.
+func TestReadTxTxn(t *testing.T) {
+	h := newHarness(t)
+	h.ok(kvSet("a", "1"))
+	h.view(func(tx *catalog.ReadTx) {
+		resp, err := tx.Txn(&catalog.TxnRequest{Ops: []catalog.TxnOp{
+			{KV: &catalog.TxnKVOp{Verb: "get", Entry: catalog.KVEntry{Key: "a"}}},
+			{KV: &catalog.TxnKVOp{Verb: "check-not-exists", Entry: catalog.KVEntry{Key: "b"}}},
+		}})
+		if err != nil || len(resp.Errors) != 0 || len(resp.Results) != 1 || string(resp.Results[0].KV.Value) != "1" {
+			t.Fatalf("reads = %+v, %v", resp, err)
+		}
+		resp, err = tx.Txn(&catalog.TxnRequest{Ops: []catalog.TxnOp{
+			{KV: &catalog.TxnKVOp{Verb: "get", Entry: catalog.KVEntry{Key: "a"}}},
+			{KV: &catalog.TxnKVOp{Verb: "check-not-exists", Entry: catalog.KVEntry{Key: "a"}}},
+		}})
+		if err != nil || len(resp.Results) != 0 || len(resp.Errors) != 1 || resp.Errors[0].OpIndex != 1 || resp.Errors[0].What != `key "a" exists` {
+			t.Fatalf("failed check = %+v, %v", resp, err)
+		}
+		if _, err := tx.Txn(&catalog.TxnRequest{Ops: []catalog.TxnOp{{KV: &catalog.TxnKVOp{Verb: "set", Entry: catalog.KVEntry{Key: "c"}}}}}); err == nil {
+			t.Fatal("a write ran in a read view")
+		}
+	})
+	if e, _ := h.kv("c"); e != nil {
+		t.Fatalf("key c written: %+v", e)
+	}
+}

@@ -24,6 +24,13 @@ type memStore struct {
 	now time.Time
 }
 
+// index is the index of the last applied command.
+func (m *memStore) index() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idx
+}
+
 func newMemStore(t testing.TB) *memStore {
 	t.Helper()
 	s, err := catalog.Open(catalog.DefaultOptions())

@@ -23,7 +23,7 @@ func (a *API) routesTxn() {
 // results, or 409 with the failed operations when it rolled back (also
 // when an operation is malformed, as Consul reports those per operation).
 // Too many operations or too many bytes is a 413, as in Consul. A
-// transaction of reads only goes through Raft like any other.
+// transaction of reads only is served as a read (txnRead).
 func (a *API) txn(w http.ResponseWriter, r *http.Request) {
 	if err := a.checkDC(r.URL.Query()); err != nil {
 		writeError(w, err)
@@ -42,7 +42,12 @@ func (a *API) txn(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, r, http.StatusConflict, &txnResponseJSON{Errors: errs})
 		return
 	}
-	res, err := a.apply(r, &catalog.TxnRequest{Ops: ops})
+	req := &catalog.TxnRequest{Ops: ops}
+	if req.ReadOnly() {
+		a.txnRead(w, r, req)
+		return
+	}
+	res, err := a.apply(r, req)
 	switch {
 	case errors.Is(err, catalog.ErrTxnRolledBack):
 		errs := []catalog.TxnError{{OpIndex: 0, What: err.Error()}}
@@ -64,6 +69,50 @@ func (a *API) txn(w http.ResponseWriter, r *http.Request) {
 		writeTxnHeaders(w, res.Index)
 		WriteJSON(w, r, http.StatusOK, &out)
 	}
+}
+
+// txnRead serves a transaction of reads only without a Raft entry, in the
+// consistency mode the query asks for (?stale, ?consistent), as Consul
+// does: the same results, or the same 409 when a check fails, with the
+// read headers and the applied index of the state it read.
+func (a *API) txnRead(w http.ResponseWriter, r *http.Request, req *catalog.TxnRequest) {
+	opts, err := a.parseQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	info, err := a.store.Read(r.Context(), opts.Mode)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var (
+		resp  *catalog.TxnResponse
+		index uint64
+	)
+	err = a.store.View(func(tx *catalog.ReadTx) error {
+		var err error
+		if resp, err = tx.Txn(req); err != nil {
+			return err
+		}
+		index = tx.CurrentRevision()
+		return tx.Err()
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	setReadHeaders(w, index, info, opts.Mode)
+	if len(resp.Errors) > 0 {
+		WriteJSON(w, r, http.StatusConflict, &txnResponseJSON{Errors: resp.Errors})
+		return
+	}
+	out := txnResponseJSON{Results: []txnResultJSON{}}
+	sh := shaper{dc: a.cfg.Datacenter}
+	for _, tr := range resp.Results {
+		out.Results = append(out.Results, toTxnResultJSON(tr, sh))
+	}
+	WriteJSON(w, r, http.StatusOK, &out)
 }
 
 // writeTxnHeaders sets the headers consul/api's Txn reads. The transaction

@@ -283,3 +283,56 @@ func TestTxnResultShape(t *testing.T) {
 		t.Fatalf("result = %s", sessionJSONText(r))
 	}
 }
+
+// TestTxnReadOnlyIsARead: a transaction of reads only is served from the
+// state as it is, as Consul serves it: no Raft entry, the read headers and
+// consistency modes, and the same 409 when one of its checks fails.
+func TestTxnReadOnlyIsARead(t *testing.T) {
+	ta := newTestAPI(t)
+	ta.do("PUT", "/v1/kv/a", "1")
+	_, hdr, _ := ta.do("GET", "/v1/kv/a", "")
+	index := hdr.Get("X-Consul-Index")
+	applied := ta.store.index()
+
+	tests := []struct {
+		name, query, body string
+		wantCode          int
+		wantBody          string
+		wantConsistency   string
+	}{
+		{"get and check-index", "", `[{"KV":{"Verb":"get","Key":"a"}},{"KV":{"Verb":"check-index","Key":"a","Index":` + index + `}}]`,
+			200, `"Value":"MQ=="`, "leader"},
+		{"get-tree, stale", "?stale", `[{"KV":{"Verb":"get-tree","Key":""}}]`, 200, `"Key":"a"`, "stale"},
+		{"consistent", "?consistent", `[{"KV":{"Verb":"check-not-exists","Key":"b"}}]`, 200, `"Results":[]`, "consistent"},
+		{"a failed check is a 409", "", `[{"KV":{"Verb":"get","Key":"a"}},{"KV":{"Verb":"check-index","Key":"a","Index":999}}]`,
+			409, `"OpIndex":1,"What":"current modify index ` + index + ` != 999"`, "leader"},
+		{"a node that is not there", "", `[{"Node":{"Verb":"get","Node":{"Node":"nope"}}}]`, 409, `node \"nope\" doesn't exist`, "leader"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, hdr, body := ta.do("PUT", "/v1/txn"+tt.query, tt.body)
+			if code != tt.wantCode || !strings.Contains(body, tt.wantBody) {
+				t.Fatalf("= %d %s, want %d with %s", code, body, tt.wantCode, tt.wantBody)
+			}
+			if got := hdr.Get("X-Consul-Index"); got != index {
+				t.Errorf("X-Consul-Index = %q, want %s (the applied index)", got, index)
+			}
+			if got := hdr.Get("X-Consul-Effective-Consistency"); got != tt.wantConsistency {
+				t.Errorf("X-Consul-Effective-Consistency = %q, want %q", got, tt.wantConsistency)
+			}
+			if hdr.Get("X-Consul-KnownLeader") != "true" {
+				t.Errorf("X-Consul-KnownLeader = %q", hdr.Get("X-Consul-KnownLeader"))
+			}
+			if got := ta.store.index(); got != applied {
+				t.Errorf("a read-only transaction was applied through the log (index %d -> %d)", applied, got)
+			}
+		})
+	}
+	// One write among reads takes the log, as before.
+	if code, _, body := ta.do("PUT", "/v1/txn", `[{"KV":{"Verb":"get","Key":"a"}},{"KV":{"Verb":"set","Key":"b","Value":"Mg=="}}]`); code != 200 || ta.store.index() != applied+1 {
+		t.Errorf("get + set = %d %s, log index %d -> %d; want 200 and one entry", code, body, applied, ta.store.index())
+	}
+	if code, _, body := ta.do("PUT", "/v1/txn?stale&consistent", `[{"KV":{"Verb":"get","Key":"a"}}]`); code != 400 {
+		t.Errorf("?stale&consistent = %d %s, want 400", code, body)
+	}
+}
