@@ -39,14 +39,8 @@ func operatorClusterError(err error) error {
 // operatorRaftConfiguration lists the Raft servers. With ?stale it answers
 // from this server even without a leader, as Consul does.
 func (a *API) operatorRaftConfiguration(w http.ResponseWriter, r *http.Request) {
-	opts, err := a.parseQuery(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	info, err := a.store.Read(r.Context(), opts.Mode)
-	if err != nil {
-		writeError(w, err)
+	opts, info, ok := a.startRead(w, r)
+	if !ok {
 		return
 	}
 	servers, index, err := a.cluster.Configuration()

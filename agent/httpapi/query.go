@@ -158,6 +158,22 @@ func (a *API) runBlocking(ctx context.Context, opts QueryOptions, keys []catalog
 	}
 }
 
+// startRead parses the query's read options and prepares a read in its
+// consistency mode (Store.Read). On failure it has answered the request.
+func (a *API) startRead(w http.ResponseWriter, r *http.Request) (QueryOptions, ReadInfo, bool) {
+	opts, err := a.parseQuery(r)
+	if err != nil {
+		writeError(w, err)
+		return opts, ReadInfo{}, false
+	}
+	info, err := a.store.Read(r.Context(), opts.Mode)
+	if err != nil {
+		writeError(w, err)
+		return opts, info, false
+	}
+	return opts, info, true
+}
+
 // view runs fn in one read transaction.
 func (a *API) view(fn readFunc) (result any, index uint64, err error) {
 	err = a.store.View(func(tx *catalog.ReadTx) error {

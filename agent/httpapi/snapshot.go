@@ -24,14 +24,8 @@ func (a *API) routesSnapshot() {
 // once it is written, and X-Consul-Index must precede the body, so it is
 // spooled to a temporary file first.
 func (a *API) snapshotSave(w http.ResponseWriter, r *http.Request) {
-	opts, err := a.parseQuery(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	info, err := a.store.Read(r.Context(), opts.Mode)
-	if err != nil {
-		writeError(w, err)
+	opts, info, ok := a.startRead(w, r)
+	if !ok {
 		return
 	}
 	f, err := os.CreateTemp("", "beacon-snapshot-*.snap")

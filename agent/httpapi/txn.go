@@ -76,21 +76,15 @@ func (a *API) txn(w http.ResponseWriter, r *http.Request) {
 // does: the same results, or the same 409 when a check fails, with the
 // read headers and the applied index of the state it read.
 func (a *API) txnRead(w http.ResponseWriter, r *http.Request, req *catalog.TxnRequest) {
-	opts, err := a.parseQuery(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	info, err := a.store.Read(r.Context(), opts.Mode)
-	if err != nil {
-		writeError(w, err)
+	opts, info, ok := a.startRead(w, r)
+	if !ok {
 		return
 	}
 	var (
 		resp  *catalog.TxnResponse
 		index uint64
 	)
-	err = a.store.View(func(tx *catalog.ReadTx) error {
+	err := a.store.View(func(tx *catalog.ReadTx) error {
 		var err error
 		if resp, err = tx.Txn(req); err != nil {
 			return err
