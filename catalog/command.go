@@ -202,7 +202,15 @@ var msgpackHandle = &codec.MsgpackHandle{
 		// Canonical sorts map keys, so an entity always encodes to the same
 		// bytes: the store compares encodings to skip no-op writes, and Hash
 		// must agree across servers.
-		EncodeOptions: codec.EncodeOptions{Canonical: true},
+		//
+		// StructToArray writes a struct as an array of its fields in
+		// declaration order, without their names: a fifth smaller and
+		// cheaper to encode and decode than a map. The position is the
+		// field's identity: new fields go at the END of a struct, and no
+		// field is ever removed, reordered or retyped (layout_test.go pins
+		// this). The decoder reads maps too, so data written before
+		// (structs as maps) stays readable.
+		EncodeOptions: codec.EncodeOptions{Canonical: true, StructToArray: true},
 	},
 	WriteExt: true,
 }
