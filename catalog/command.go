@@ -296,6 +296,12 @@ func decodeExact(data []byte, v any) (err error) {
 	return nil
 }
 
+// isMsgpackMap reports whether an encoding is a msgpack map: a struct
+// written before structs were encoded as arrays.
+func isMsgpackMap(b []byte) bool {
+	return len(b) > 0 && (b[0]&0xf0 == 0x80 || b[0] == 0xde || b[0] == 0xdf)
+}
+
 // encoders pools msgpack encoders: building one costs more than encoding
 // a small value, and the apply path encodes several values per entry.
 var encoders = sync.Pool{New: func() any { return codec.NewEncoderBytes(new([]byte), msgpackHandle) }}

@@ -46,15 +46,26 @@ func (a *applier) load(key []byte, v any) ([]byte, bool, error) {
 }
 
 // write stores v, whose RaftIndex is ri, at key. old is the RaftIndex of
-// the stored value and raw its encoding, or nil if there is none: then
-// CreateIndex is kept, and nothing is written if v equals the stored value
-// but for its ModifyIndex. It reports whether it wrote.
-func (a *applier) write(key []byte, v any, ri, old *RaftIndex, raw []byte) (bool, error) {
+// the stored value, stored that value as decoded and raw its encoding, or
+// old is nil if there is none: then CreateIndex is kept, and nothing is
+// written if v equals the stored value but for its ModifyIndex. It reports
+// whether it wrote.
+//
+// Equality is decided on encodings of this binary's form: a value stored
+// as a map (before structs were arrays) is encoded again from its decoded
+// form rather than compared as it lies, so that servers writing either
+// form decide alike; otherwise their indexes would diverge.
+func (a *applier) write(key []byte, v any, ri, old *RaftIndex, stored any, raw []byte) (bool, error) {
 	if old != nil {
 		*ri = *old
 		b, err := encodeValue(v)
 		if err != nil {
 			return false, fmt.Errorf("encode %T: %w", v, err)
+		}
+		if isMsgpackMap(raw) {
+			if raw, err = encodeValue(stored); err != nil {
+				return false, fmt.Errorf("encode %T: %w", stored, err)
+			}
 		}
 		if bytes.Equal(b, raw) {
 			return false, nil
@@ -82,7 +93,7 @@ func (a *applier) kvSet(e *KVEntry, updateSession bool) (*KVEntry, error) {
 	if found {
 		oldRI = &old.RaftIndex
 	}
-	wrote, err := a.write(kKV(e.Key), e, &e.RaftIndex, oldRI, raw)
+	wrote, err := a.write(kKV(e.Key), e, &e.RaftIndex, oldRI, &old, raw)
 	if !wrote || err != nil {
 		return e, err
 	}

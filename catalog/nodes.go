@@ -82,7 +82,7 @@ func (a *applier) ensureNode(n *Node, skipUpdate bool) (*Node, error) {
 			return nil, err
 		}
 	}
-	wrote, err := a.write(kNode(n.Node), n, &n.RaftIndex, riIf(found, &old.RaftIndex), raw)
+	wrote, err := a.write(kNode(n.Node), n, &n.RaftIndex, riIf(found, &old.RaftIndex), &old, raw)
 	if !wrote || err != nil {
 		return n, err
 	}
@@ -110,7 +110,7 @@ func (a *applier) ensureService(svc *Service) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	wrote, err := a.write(kService(svc.Node, svc.ID), svc, &svc.RaftIndex, riIf(found, &old.RaftIndex), raw)
+	wrote, err := a.write(kService(svc.Node, svc.ID), svc, &svc.RaftIndex, riIf(found, &old.RaftIndex), &old, raw)
 	if !wrote || err != nil {
 		return svc, err
 	}
@@ -166,7 +166,7 @@ func (a *applier) ensureCheck(c *Check) (*Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	wrote, err := a.write(kCheck(c.Node, c.CheckID), c, &c.RaftIndex, riIf(found, &old.RaftIndex), raw)
+	wrote, err := a.write(kCheck(c.Node, c.CheckID), c, &c.RaftIndex, riIf(found, &old.RaftIndex), &old, raw)
 	if !wrote || err != nil {
 		return c, err
 	}
