@@ -16,7 +16,9 @@
 // # Key layout
 //
 // Keys are a one-letter prefix and a NUL, then parts joined by NUL (which
-// validation forbids in names and keys). Values are msgpack (canonical).
+// validation forbids in names and keys). Values are msgpack (canonical),
+// structs as arrays of their fields: a field is known by its position, so
+// a stored or logged struct may only grow at its end (layout_test.go).
 //
 //	m\0applied                 applied index (excluded from Hash and snapshots' records)
 //	m\0events, …               event log bookkeeping: count, compaction floor, clock
