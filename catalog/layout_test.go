@@ -41,12 +41,13 @@ var layoutTypes = map[string]func() any{
 	"Event":                 func() any { return new(Event) },
 }
 
-// layoutGolden holds each type's encoding as the first array layout wrote
-// it. It is written once (-write-layout when it is missing) and never
-// rewritten: stored data of that layout must stay readable.
+// layoutGolden holds each type's encoding as it was when the type joined
+// layoutTypes. Entries are only ever added (-write-layout adds the missing
+// ones, for a new type), never rewritten: stored data of that layout must
+// stay readable.
 const layoutGolden = "testdata/layout-v1.golden"
 
-var writeLayout = flag.Bool("write-layout", false, "write "+layoutGolden+" if it does not exist")
+var writeLayout = flag.Bool("write-layout", false, "add the types missing from "+layoutGolden+" (existing entries are never rewritten)")
 
 // TestLayoutReadsOldData decodes the golden encodings with today's types.
 // Every field must come back either as the value its name gives it (fill)
@@ -56,8 +57,14 @@ var writeLayout = flag.Bool("write-layout", false, "write "+layoutGolden+" if it
 func TestLayoutReadsOldData(t *testing.T) {
 	golden := map[string]string{}
 	raw, err := os.ReadFile(layoutGolden)
-	if os.IsNotExist(err) && *writeLayout {
+	if err == nil {
+		err = json.Unmarshal(raw, &golden)
+	}
+	if (err == nil || os.IsNotExist(err)) && *writeLayout {
 		for name, mk := range layoutTypes {
+			if _, ok := golden[name]; ok {
+				continue
+			}
 			v := mk()
 			fill(reflect.ValueOf(v).Elem(), name, 0)
 			b, err := encodeValue(v)
@@ -65,18 +72,15 @@ func TestLayoutReadsOldData(t *testing.T) {
 				t.Fatalf("encode %s: %v", name, err)
 			}
 			golden[name] = hex.EncodeToString(b)
+			t.Logf("added %s to %s", name, layoutGolden)
 		}
 		out, _ := json.MarshalIndent(golden, "", "  ")
 		if err := os.WriteFile(layoutGolden, append(out, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("wrote %s", layoutGolden)
-		return
+		err = nil
 	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &golden); err != nil {
 		t.Fatalf("%s: %v", layoutGolden, err)
 	}
 	names := make([]string, 0, len(golden))
@@ -105,7 +109,7 @@ func TestLayoutReadsOldData(t *testing.T) {
 	}
 	for name := range layoutTypes {
 		if _, ok := golden[name]; !ok {
-			t.Errorf("%s has no entry in %s", name, layoutGolden)
+			t.Errorf("%s has no entry in %s: run go test ./catalog -run TestLayoutReadsOldData -args -write-layout", name, layoutGolden)
 		}
 	}
 }
