@@ -233,14 +233,5 @@ func TestAliasStopEndsABlockedRead(t *testing.T) {
 	c.Start()
 	rec.waitReport(t)
 	waitFor(t, "a blocked read", func() bool { return src.readCount() >= 2 })
-	stopped := make(chan struct{})
-	go func() {
-		c.Stop()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Stop did not end the blocked read")
-	}
+	stopWithin(t, c, 5*time.Second, "Stop did not end the blocked read")
 }

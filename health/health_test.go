@@ -35,6 +35,21 @@ func (r *recorder) all() []report {
 	return append([]report(nil), r.reports...)
 }
 
+// stopWithin calls c.Stop and fails unless it returns within d.
+func stopWithin(t *testing.T, c interface{ Stop() }, d time.Duration, failure string) {
+	t.Helper()
+	stopped := make(chan struct{})
+	go func() {
+		c.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(d):
+		t.Fatal(failure)
+	}
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

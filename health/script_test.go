@@ -155,16 +155,7 @@ func TestScriptStopKillsARun(t *testing.T) {
 		Interval: time.Millisecond, Timeout: time.Minute, Notify: rec.notify}
 	c.Start()
 	pid := readPID(t, pidFile)
-	stopped := make(chan struct{})
-	go func() {
-		c.Stop()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Stop waited for the script")
-	}
+	stopWithin(t, c, 10*time.Second, "Stop waited for the script")
 	waitFor(t, "the script to die", func() bool { return processGone(pid) })
 	if got := rec.all(); len(got) != 0 {
 		t.Fatalf("a killed run was reported: %+v", got)

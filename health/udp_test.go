@@ -115,16 +115,7 @@ func TestUDPStopInterruptsTheWait(t *testing.T) {
 	c := &UDP{CheckID: "u", Address: addr, Interval: time.Millisecond, Timeout: time.Minute, Notify: rec.notify}
 	c.Start()
 	waitFor(t, "a datagram", func() bool { return received.Load() > 0 })
-	stopped := make(chan struct{})
-	go func() {
-		c.Stop()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Stop waited for the one-minute read timeout")
-	}
+	stopWithin(t, c, 5*time.Second, "Stop waited for the one-minute read timeout")
 	if got := rec.all(); len(got) != 0 {
 		t.Fatalf("reports after an interrupted probe: %+v", got)
 	}
