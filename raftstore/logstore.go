@@ -289,10 +289,14 @@ func (s *LogStore) deleteChunkOf(min, max uint64) (*[2]uint64, error) {
 	}
 	end := idxs[len(idxs)-1]
 	switch {
-	case head:
-		// Everything below end+1 is gone: the first entry left is the
-		// first at or after it.
-		first, ok, err := s.seekIndex(end+1, false)
+	case head, tail:
+		// Everything beyond end is gone: the new bound is the first entry
+		// left past it (after it for the head, before it for the tail).
+		from, bound := end+1, &s.first
+		if !head {
+			from, bound = end-1, &s.last
+		}
+		idx, ok, err := s.seekIndex(from, !head)
 		if err != nil {
 			return nil, err
 		}
@@ -301,18 +305,7 @@ func (s *LogStore) deleteChunkOf(min, max uint64) (*[2]uint64, error) {
 			s.last.Store(0)
 			return nil, nil
 		}
-		s.first.Store(first)
-	case tail:
-		last, ok, err := s.seekIndex(end-1, true)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			s.first.Store(0)
-			s.last.Store(0)
-			return nil, nil
-		}
-		s.last.Store(last)
+		bound.Store(idx)
 	default: // a hole in the middle; raft never asks for one
 		if err := s.loadBounds(); err != nil {
 			return nil, err
