@@ -54,15 +54,20 @@ func (m members) fromCatalog(ctx context.Context) []httpapi.Member {
 	}
 	var out []httpapi.Member
 	_, _ = m.a.server.Read(ctx, raftstore.Stale)
+	// member describes a catalog node, as a server if it is one.
+	member := func(name, addr, dc string, status httpapi.MemberStatus) httpapi.Member {
+		mem := httpapi.Member{Name: name, Addr: addr, Tags: map[string]string{"role": "node", "dc": dc}, Status: status}
+		if s, ok := servers[name]; ok {
+			mem.Tags["role"] = "consul"
+			mem.Port = portOf(s.Address)
+			delete(servers, name)
+		}
+		return mem
+	}
 	_ = m.a.server.Store().View(func(tx *catalog.ReadTx) error {
 		nodes, _ := tx.Nodes()
 		for _, n := range nodes {
-			mem := httpapi.Member{Name: n.Node, Addr: n.Address, Tags: map[string]string{"role": "node", "dc": n.Datacenter}, Status: httpapi.MemberAlive}
-			if s, ok := servers[n.Node]; ok {
-				mem.Tags["role"] = "consul"
-				mem.Port = portOf(s.Address)
-				delete(servers, n.Node)
-			}
+			mem := member(n.Node, n.Address, n.Datacenter, httpapi.MemberAlive)
 			checks, _ := tx.NodeChecks(n.Node)
 			for _, c := range checks {
 				if c.CheckID == health.NodeLivenessID && c.Status == catalog.HealthCritical {
@@ -73,13 +78,7 @@ func (m members) fromCatalog(ctx context.Context) []httpapi.Member {
 		}
 		left, _ := tx.LeftMembers()
 		for _, l := range left {
-			mem := httpapi.Member{Name: l.Node, Addr: l.Address, Tags: map[string]string{"role": "node", "dc": l.Datacenter}, Status: httpapi.MemberLeft}
-			if s, ok := servers[l.Node]; ok {
-				mem.Tags["role"] = "consul"
-				mem.Port = portOf(s.Address)
-				delete(servers, l.Node)
-			}
-			out = append(out, mem)
+			out = append(out, member(l.Node, l.Address, l.Datacenter, httpapi.MemberLeft))
 		}
 		return tx.Err()
 	})
