@@ -1042,15 +1042,23 @@ var errNoRoom = errors.New("No room for write")
 // ensureRoomForWrite is always called serially. It blocks (without busy-polling)
 // until the current memtable can be flushed, i.e. until flushChan has room.
 func (db *DB) ensureRoomForWrite() error {
-	var err error
-	db.lock.Lock()
-	defer db.lock.Unlock()
-
+	// beacon patch: writes run on one goroutine at a time (doWrites, or a
+	// drop's prepareToDrop after doWrites stopped), and db.mt is replaced
+	// only by them (here, or by a drop with writes stopped), so it can be
+	// read without db.lock; and the next memtable (a new WAL file: create,
+	// truncate, mmap) is made before taking the lock instead of under it,
+	// where every read waited behind it.
 	y.AssertTrue(db.mt != nil) // A nil mt indicates that DB is being closed.
 	if !db.mt.isFull() {
 		return nil
 	}
+	next, err := db.newMemTable()
+	if err != nil {
+		return y.Wrapf(err, "cannot create new mem table")
+	}
 
+	db.lock.Lock()
+	defer db.lock.Unlock()
 	for {
 		select {
 		case db.flushChan <- db.mt:
@@ -1058,10 +1066,7 @@ func (db *DB) ensureRoomForWrite() error {
 				db.mt.sl.MemSize(), len(db.flushChan))
 			// We manage to push this task. Let's modify imm.
 			db.imm = append(db.imm, db.mt)
-			db.mt, err = db.newMemTable()
-			if err != nil {
-				return y.Wrapf(err, "cannot create new mem table")
-			}
+			db.mt = next
 			// New memtable is empty. We certainly have room.
 			return nil
 		default:
@@ -1082,6 +1087,7 @@ func (db *DB) ensureRoomForWrite() error {
 			// drain, so waiting for room is safe and cannot deadlock). This matches
 			// the pre-cond behavior, which looped until the push succeeded.
 			if db.IsClosed() {
+				next.DecrRef() // beacon patch: removes the unused WAL file
 				return errNoRoom
 			}
 			db.flushCond.Wait()
@@ -1173,9 +1179,15 @@ func (db *DB) flushMemtable(lc *z.Closer) {
 			// TODO: This logic is dirty AF. Any change and this could easily break.
 			y.AssertTrue(mt == db.imm[0])
 			db.imm = db.imm[1:]
-			mt.DecrRef() // Return memory.
 			// unlock
 			db.lock.Unlock()
+			// beacon patch: return the memtable after unlocking. Its last
+			// reference unmaps, truncates and unlinks the WAL file; done
+			// under db.lock, every read (getMemTables) and the write path
+			// waited behind those system calls and, on a busy machine,
+			// behind this goroutine waiting for a CPU to come back to.
+			// Readers hold their own references, so the order is safe.
+			mt.DecrRef() // Return memory.
 			// A memtable has been flushed and removed from imm; a slot in flushChan
 			// is now free. Wake any writer blocked in ensureRoomForWrite so it can
 			// retry its non-blocking push. Broadcasting after unlock is safe because
