@@ -66,3 +66,6 @@ require (
 
 // A patched copy: see third_party/badger/BEACON.md.
 replace github.com/dgraph-io/badger/v4 => ./third_party/badger
+
+// A patched copy: see third_party/raft/BEACON.md.
+replace github.com/hashicorp/raft => ./third_party/raft

@@ -23,6 +23,11 @@ import (
 // logCacheSize is how many recent log entries stay in memory (a few MB).
 const logCacheSize = 4096
 
+// The leader's parallel append needs a LogCache that stages batches
+// (third_party/raft/BEACON.md): this does not compile against an
+// unpatched raft.
+var _ interface{ StageLogs([]*raft.Log) } = (*raft.LogCache)(nil)
+
 // Server is one member of the Raft group: it owns the log store, the
 // catalog store, the transport and the RPC endpoint, and serves writes
 // (forwarding them to the leader) and reads in the three consistency modes.
@@ -228,6 +233,8 @@ func (s *Server) startRaft(snaps raft.SnapshotStore) error {
 	// The cache keeps recent entries in memory: followers read each entry
 	// back to apply it while handling AppendEntries, and the leader to
 	// replicate it; without the cache each is a Badger read.
+	// The cache also stages the leader's batch for replication while the
+	// leader writes it (third_party/raft/BEACON.md).
 	cached, err := raft.NewLogCache(logCacheSize, s.logs)
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)

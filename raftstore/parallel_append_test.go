@@ -1,0 +1,256 @@
+package raftstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/beacon-sd/beacon/internal/hclogslog"
+)
+
+// The leader replicates a batch while its own write of that batch is in
+// progress (third_party/raft/BEACON.md). These tests drive three raft
+// nodes over the in-memory transport, each on a gatedStore behind a
+// raft.LogCache as Server uses, and hold or fail the leader's log writes.
+
+// gatedStore is an in-memory log store whose StoreLogs can be held until
+// released, or made to fail once.
+type gatedStore struct {
+	*raft.InmemStore
+	mu      sync.Mutex
+	hold    chan struct{} // non-nil: StoreLogs waits until it is closed
+	fail    error         // returned (once) instead of storing
+	holding chan struct{} // receives when a StoreLogs starts waiting
+}
+
+func newGatedStore() *gatedStore {
+	return &gatedStore{InmemStore: raft.NewInmemStore(), holding: make(chan struct{}, 1)}
+}
+
+func (g *gatedStore) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Log{l}) }
+
+func (g *gatedStore) StoreLogs(logs []*raft.Log) error {
+	g.mu.Lock()
+	hold, fail := g.hold, g.fail
+	g.fail = nil
+	g.mu.Unlock()
+	if hold != nil {
+		select {
+		case g.holding <- struct{}{}:
+		default:
+		}
+		<-hold
+	}
+	if fail != nil {
+		return fail
+	}
+	return g.InmemStore.StoreLogs(logs)
+}
+
+// holdWrites makes StoreLogs wait until the returned release is called.
+func (g *gatedStore) holdWrites() (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.hold = ch
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.hold = nil
+			g.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+func (g *gatedStore) failNextWrite(err error) {
+	g.mu.Lock()
+	g.fail = err
+	g.mu.Unlock()
+}
+
+// has reports whether the store holds entry idx with data.
+func (g *gatedStore) has(idx uint64, data string) bool {
+	var l raft.Log
+	return g.InmemStore.GetLog(idx, &l) == nil && string(l.Data) == data
+}
+
+type raftNode struct {
+	r     *raft.Raft
+	store *gatedStore
+	trans *raft.InmemTransport
+	fsm   *recordingFSM
+}
+
+// startRaftTrio starts three connected nodes and returns them with the
+// leader first.
+func startRaftTrio(t *testing.T) []*raftNode {
+	t.Helper()
+	var nodes []*raftNode
+	var servers []raft.Server
+	for i := range 3 {
+		addr, trans := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("n%d", i)))
+		nodes = append(nodes, &raftNode{store: newGatedStore(), trans: trans, fsm: &recordingFSM{}})
+		servers = append(servers, raft.Server{ID: raft.ServerID(addr), Address: addr})
+	}
+	for _, a := range nodes {
+		for _, b := range nodes {
+			if a != b {
+				a.trans.Connect(b.trans.LocalAddr(), b.trans)
+			}
+		}
+	}
+	for i, n := range nodes {
+		conf := raft.DefaultConfig()
+		conf.LocalID = servers[i].ID
+		conf.HeartbeatTimeout = 100 * time.Millisecond
+		conf.ElectionTimeout = 100 * time.Millisecond
+		conf.LeaderLeaseTimeout = 100 * time.Millisecond
+		conf.CommitTimeout = 5 * time.Millisecond
+		conf.SnapshotThreshold = 1 << 30
+		conf.Logger = hclogslog.New(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})), "raft")
+		cache, err := raft.NewLogCache(logCacheSize, n.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.r, err = raft.NewRaft(conf, n.fsm, cache, n.store, raft.NewInmemSnapshotStore(), n.trans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.r.Shutdown().Error() })
+	}
+	if err := nodes[0].r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
+		t.Fatalf("BootstrapCluster: %v", err)
+	}
+	nodes = waitTrioLeader(t, nodes)
+	// A new leader reports its state before it appends its first entry;
+	// wait for that entry so the tests' holds catch their own writes.
+	if err := nodes[0].r.Barrier(10 * time.Second).Error(); err != nil {
+		t.Fatalf("Barrier: %v", err)
+	}
+	return nodes
+}
+
+// waitTrioLeader waits for one node to lead and returns the nodes with the
+// leader first.
+func waitTrioLeader(t *testing.T, nodes []*raftNode) []*raftNode {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for i, n := range nodes {
+			if n.r.State() == raft.Leader {
+				rest := slices.Concat(nodes[:i:i], nodes[i+1:])
+				return append([]*raftNode{n}, rest...)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no leader within 10s")
+	return nil
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// errorOf returns a channel that receives the future's error when it is done.
+func errorOf(f raft.Future) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- f.Error() }()
+	return ch
+}
+
+func TestLeaderReplicatesDuringItsOwnWrite(t *testing.T) {
+	nodes := startRaftTrio(t)
+	leader := nodes[0]
+	release := leader.store.holdWrites()
+	defer release()
+
+	done := errorOf(leader.r.Apply([]byte("x"), 10*time.Second))
+	<-leader.store.holding
+	idx := leader.r.LastIndex()
+	// Upstream raft writes the leader's log before replicating, so the
+	// followers would never see the entry while the write is held.
+	for _, f := range nodes[1:] {
+		waitFor(t, "follower stores the entry while the leader's write is held", func() bool { return f.store.has(idx, "x") })
+	}
+	if leader.store.has(idx, "x") {
+		t.Fatal("the leader's store has the entry before its write was released")
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for _, n := range nodes {
+		waitFor(t, "every FSM applies x", func() bool { return slices.Equal(n.fsm.get(), []string{"x"}) })
+	}
+}
+
+func TestCommitNeedsTwoDurableCopies(t *testing.T) {
+	nodes := startRaftTrio(t)
+	leader, reachable, cut := nodes[0], nodes[1], nodes[2]
+	leader.trans.Disconnect(cut.trans.LocalAddr())
+	cut.trans.Disconnect(leader.trans.LocalAddr())
+	release := leader.store.holdWrites()
+	defer release()
+
+	done := errorOf(leader.r.Apply([]byte("y"), 10*time.Second))
+	<-leader.store.holding
+	idx := leader.r.LastIndex()
+	waitFor(t, "the reachable follower stores the entry", func() bool { return reachable.store.has(idx, "y") })
+	// One durable copy (the follower's) is not a quorum of three.
+	select {
+	case err := <-done:
+		t.Fatalf("Apply finished (%v) with only the follower's copy durable", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("Apply after the leader's write: %v", err)
+	}
+	if !leader.store.has(idx, "y") {
+		t.Fatal("the entry committed but is not in the leader's store")
+	}
+}
+
+func TestLeaderWriteFailureStepsDown(t *testing.T) {
+	nodes := startRaftTrio(t)
+	leader := nodes[0]
+	leader.store.failNextWrite(errors.New("disk on fire"))
+	if err := leader.r.Apply([]byte("lost?"), 10*time.Second).Error(); err == nil {
+		t.Fatal("Apply succeeded although the leader's log write failed")
+	}
+	waitFor(t, "the leader steps down after its log write failed", func() bool { return leader.r.State() != raft.Leader })
+
+	nodes = waitTrioLeader(t, nodes)
+	if err := nodes[0].r.Apply([]byte("after"), 10*time.Second).Error(); err != nil {
+		t.Fatalf("Apply on the next leader: %v", err)
+	}
+	// The failed entry may or may not have committed through the two
+	// followers, but every node must apply the same sequence.
+	want := func() []string { return nodes[0].fsm.get() }
+	for _, n := range nodes {
+		waitFor(t, "every FSM applies the same entries", func() bool {
+			got := n.fsm.get()
+			return slices.Equal(got, want()) && slices.Contains(got, "after")
+		})
+	}
+	if got := want(); len(got) > 2 || got[len(got)-1] != "after" {
+		t.Fatalf("applied %q, want [after] or [lost? after]", got)
+	}
+}
