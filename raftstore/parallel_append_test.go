@@ -3,6 +3,7 @@ package raftstore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -85,24 +86,40 @@ func (g *gatedStore) has(idx uint64, data string) bool {
 type raftNode struct {
 	r     *raft.Raft
 	store *gatedStore
-	trans *raft.InmemTransport
+	trans *raft.InmemTransport // nil over TCP
 	fsm   *recordingFSM
 }
 
-// startRaftTrio starts three connected nodes and returns them with the
-// leader first.
-func startRaftTrio(t *testing.T) []*raftNode {
+// startRaftTrio starts three connected nodes, on the in-memory transport
+// or over loopback TCP with raft's NetworkTransport (as Server uses, with
+// its default pipelining), and returns them with the leader first.
+func startRaftTrio(t *testing.T, tcp bool) []*raftNode {
 	t.Helper()
 	var nodes []*raftNode
 	var servers []raft.Server
+	var transports []raft.Transport
 	for i := range 3 {
-		addr, trans := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("n%d", i)))
-		nodes = append(nodes, &raftNode{store: newGatedStore(), trans: trans, fsm: &recordingFSM{}})
-		servers = append(servers, raft.Server{ID: raft.ServerID(addr), Address: addr})
+		n := &raftNode{store: newGatedStore(), fsm: &recordingFSM{}}
+		var addr raft.ServerAddress
+		var trans raft.Transport
+		if tcp {
+			nt, err := raft.NewTCPTransport("127.0.0.1:0", nil, 3, 5*time.Second, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = nt.Close() })
+			addr, trans = nt.LocalAddr(), nt
+		} else {
+			addr, n.trans = raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("n%d", i)))
+			trans = n.trans
+		}
+		nodes = append(nodes, n)
+		transports = append(transports, trans)
+		servers = append(servers, raft.Server{ID: raft.ServerID(fmt.Sprintf("n%d", i)), Address: addr})
 	}
 	for _, a := range nodes {
 		for _, b := range nodes {
-			if a != b {
+			if a != b && a.trans != nil {
 				a.trans.Connect(b.trans.LocalAddr(), b.trans)
 			}
 		}
@@ -120,11 +137,19 @@ func startRaftTrio(t *testing.T) []*raftNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.r, err = raft.NewRaft(conf, n.fsm, cache, n.store, raft.NewInmemSnapshotStore(), n.trans)
+		n.r, err = raft.NewRaft(conf, n.fsm, cache, n.store, raft.NewInmemSnapshotStore(), transports[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _ = n.r.Shutdown().Error() })
+		t.Cleanup(func() {
+			done := make(chan error, 1)
+			go func() { done <- n.r.Shutdown().Error() }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("%s: raft Shutdown did not return within 10s", servers[i].ID)
+			}
+		})
 	}
 	if err := nodes[0].r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
 		t.Fatalf("BootstrapCluster: %v", err)
@@ -176,7 +201,7 @@ func errorOf(f raft.Future) <-chan error {
 }
 
 func TestLeaderReplicatesDuringItsOwnWrite(t *testing.T) {
-	nodes := startRaftTrio(t)
+	nodes := startRaftTrio(t, false)
 	leader := nodes[0]
 	release := leader.store.holdWrites()
 	defer release()
@@ -202,7 +227,7 @@ func TestLeaderReplicatesDuringItsOwnWrite(t *testing.T) {
 }
 
 func TestCommitNeedsTwoDurableCopies(t *testing.T) {
-	nodes := startRaftTrio(t)
+	nodes := startRaftTrio(t, false)
 	leader, reachable, cut := nodes[0], nodes[1], nodes[2]
 	leader.trans.Disconnect(cut.trans.LocalAddr())
 	cut.trans.Disconnect(leader.trans.LocalAddr())
@@ -229,7 +254,7 @@ func TestCommitNeedsTwoDurableCopies(t *testing.T) {
 }
 
 func TestLeaderWriteFailureStepsDown(t *testing.T) {
-	nodes := startRaftTrio(t)
+	nodes := startRaftTrio(t, false)
 	leader := nodes[0]
 	leader.store.failNextWrite(errors.New("disk on fire"))
 	if err := leader.r.Apply([]byte("lost?"), 10*time.Second).Error(); err == nil {
@@ -252,5 +277,47 @@ func TestLeaderWriteFailureStepsDown(t *testing.T) {
 	}
 	if got := want(); len(got) > 2 || got[len(got)-1] != "after" {
 		t.Fatalf("applied %q, want [after] or [lost? after]", got)
+	}
+}
+
+// TestPipelineSurvivesFollowerWriteFailures: a follower that fails a log
+// write answers an AppendEntries with Success=false, which ends the
+// leader's pipeline decoder. Upstream raft could then block its pipeline
+// sender forever (a send parked behind a response nobody reads), so the
+// follower silently stopped receiving entries while heartbeats went on.
+// Each injected failure must be followed by the follower catching up.
+func TestPipelineSurvivesFollowerWriteFailures(t *testing.T) {
+	nodes := startRaftTrio(t, true)
+	leader, follower := nodes[0], nodes[1]
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = leader.r.Apply([]byte(fmt.Sprintf("w%d-%d", w, i)), 5*time.Second).Error()
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+
+	for round := range 8 {
+		follower.store.failNextWrite(fmt.Errorf("injected failure %d", round))
+		waitFor(t, "the injected failure is used", func() bool {
+			follower.store.mu.Lock()
+			defer follower.store.mu.Unlock()
+			return follower.store.fail == nil
+		})
+		target := leader.r.LastIndex()
+		waitFor(t, fmt.Sprintf("round %d: the follower stores entry %d after its failed write", round, target), func() bool {
+			last, _ := follower.store.LastIndex()
+			return last >= target
+		})
 	}
 }

@@ -533,6 +533,15 @@ func (r *Raft) pipelineSend(s *followerReplication, p AppendPipeline, nextIdx *u
 // pipelineDecode is used to decode the responses of pipelined requests.
 func (r *Raft) pipelineDecode(s *followerReplication, p AppendPipeline, stopCh, finishCh chan struct{}) {
 	defer close(finishCh)
+	// beacon patch: close the pipeline when decoding stops. Otherwise the
+	// transport's response reader blocks handing a response to this
+	// decoder, which is gone, and pipelineReplicate, if it picked one more
+	// trigger before noticing finishCh, blocks forever handing the reader
+	// its next request: replication to the peer stops while heartbeats go
+	// on, and Shutdown waits for it forever. Closing unblocks both (the
+	// send fails with ErrPipelineShutdown); pipelineReplicate closes the
+	// pipeline again on its way out, which is a no-op.
+	defer func() { _ = p.Close() }()
 	respCh := p.Consumer()
 	for {
 		select {
