@@ -165,8 +165,11 @@ func (s *Server) Read(ctx context.Context, mode Consistency) (ReadInfo, error) {
 		defer cancel()
 	}
 	if s.IsLeader() {
-		_, err := s.leaderReadIndex(ctx, mode == Consistent)
-		return info, err
+		idx, err := s.leaderReadIndex(ctx, mode == Consistent)
+		if err != nil {
+			return info, err
+		}
+		return info, s.fsm.WaitApplied(ctx, idx)
 	}
 	leader := s.Leader().Addr
 	if leader == "" {
@@ -195,10 +198,19 @@ func (s *Server) readInfo(mode Consistency) ReadInfo {
 	return info
 }
 
-// leaderReadIndex returns the index a read must reflect, on the leader.
-// For a consistent read it first waits (within ctx) until a new leader is
-// ready — its barrier applied everything committed in earlier terms — and
-// then checks that it still leads a quorum.
+// leaderReadIndex returns the index a read must reflect, on the leader:
+// that of the last entry up to its commit index that the FSM sees. For a
+// consistent read it first waits (within ctx) until a new leader is ready
+// — its barrier applied everything committed in earlier terms — and then
+// checks that it still leads a quorum.
+//
+// The commit index, not the leader's applied index: followers learn of a
+// commit from the leader and may apply it before the leader's own FSM
+// does. A read index at the leader's applied index let a read on such a
+// follower return a new value and a later read elsewhere the old one
+// (found by TestLinearizableUnderFaults). Entries the FSM never sees
+// (noops, barriers) change nothing, so the read index steps back over
+// them: the FSM's applied index never reaches them.
 func (s *Server) leaderReadIndex(ctx context.Context, consistent bool) (uint64, error) {
 	if consistent {
 		if err := s.waitReady(ctx); err != nil {
@@ -208,7 +220,17 @@ func (s *Server) leaderReadIndex(ctx context.Context, consistent bool) (uint64, 
 			return 0, fmt.Errorf("%w: verify leadership: %w", ErrNoLeader, err)
 		}
 	}
-	return s.fsm.Applied(), nil
+	applied := s.fsm.Applied()
+	for idx := s.raft.CommitIndex(); idx > applied; idx-- {
+		var l raft.Log
+		if err := s.logCache.GetLog(idx, &l); err != nil {
+			return 0, fmt.Errorf("%w: read index: log entry %d: %w", ErrNoLeader, idx, err)
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			return idx, nil
+		}
+	}
+	return applied, nil
 }
 
 // waitReady waits until this leader is ready for consistent reads. It

@@ -40,6 +40,9 @@ type Server struct {
 	fsm   *FSM
 	store *catalog.Store
 	logs  *LogStore
+	// logCache is the LogCache raft uses in front of logs (read indexes
+	// look up recent entries through it).
+	logCache *raft.LogCache
 	mux   *mux
 	trans *raft.NetworkTransport
 	pool  *rpcPool
@@ -239,6 +242,7 @@ func (s *Server) startRaft(snaps raft.SnapshotStore) error {
 	if err != nil {
 		return fmt.Errorf("create log cache: %w", err)
 	}
+	s.logCache = cached
 	r, err := raft.NewRaft(s.raftConfig(noRestore), s.fsm, cached, s.logs, snaps, s.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)

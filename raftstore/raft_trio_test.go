@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +13,14 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/beacon-sd/beacon/catalog"
 	"github.com/beacon-sd/beacon/internal/hclogslog"
 )
 
-// The leader replicates a batch while its own write of that batch is in
-// progress (third_party/raft/BEACON.md). These tests drive three raft
-// nodes over the in-memory transport, each on a gatedStore behind a
-// raft.LogCache as Server uses, and hold or fail the leader's log writes.
+// Three raw raft nodes, each on a gatedStore behind a raft.LogCache as
+// Server uses, whose log writes (and, with gatedFSM, FSM applies) can be
+// held or failed: tests of beacon's raft patches (third_party/raft/BEACON.md)
+// and of the read index.
 
 // gatedStore is an in-memory log store whose StoreLogs can be held until
 // released, or made to fail once.
@@ -86,20 +88,27 @@ func (g *gatedStore) has(idx uint64, data string) bool {
 type raftNode struct {
 	r     *raft.Raft
 	store *gatedStore
+	cache *raft.LogCache
 	trans *raft.InmemTransport // nil over TCP
-	fsm   *recordingFSM
+	fsm   *recordingFSM        // when no FSM was passed in
+	raw   raft.FSM             // the FSM raft drives
 }
 
 // startRaftTrio starts three connected nodes, on the in-memory transport
 // or over loopback TCP with raft's NetworkTransport (as Server uses, with
-// its default pipelining), and returns them with the leader first.
-func startRaftTrio(t *testing.T, tcp bool) []*raftNode {
+// its default pipelining), and returns them with the leader first. Node i
+// runs fsms[i] if given, a recordingFSM otherwise.
+func startRaftTrio(t *testing.T, tcp bool, fsms ...raft.FSM) []*raftNode {
 	t.Helper()
 	var nodes []*raftNode
 	var servers []raft.Server
 	var transports []raft.Transport
 	for i := range 3 {
 		n := &raftNode{store: newGatedStore(), fsm: &recordingFSM{}}
+		n.raw = n.fsm
+		if i < len(fsms) {
+			n.raw = fsms[i]
+		}
 		var addr raft.ServerAddress
 		var trans raft.Transport
 		if tcp {
@@ -133,11 +142,12 @@ func startRaftTrio(t *testing.T, tcp bool) []*raftNode {
 		conf.CommitTimeout = 5 * time.Millisecond
 		conf.SnapshotThreshold = 1 << 30
 		conf.Logger = hclogslog.New(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})), "raft")
-		cache, err := raft.NewLogCache(logCacheSize, n.store)
+		var err error
+		n.cache, err = raft.NewLogCache(logCacheSize, n.store)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n.r, err = raft.NewRaft(conf, n.fsm, cache, n.store, raft.NewInmemSnapshotStore(), transports[i])
+		n.r, err = raft.NewRaft(conf, n.raw, n.cache, n.store, raft.NewInmemSnapshotStore(), transports[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,5 +329,94 @@ func TestPipelineSurvivesFollowerWriteFailures(t *testing.T) {
 			last, _ := follower.store.LastIndex()
 			return last >= target
 		})
+	}
+}
+
+// gatedFSM is the catalog FSM with an ApplyBatch that can be held.
+type gatedFSM struct {
+	*FSM
+	mu   sync.Mutex
+	hold chan struct{}
+}
+
+func (g *gatedFSM) Apply(l *raft.Log) any { return g.ApplyBatch([]*raft.Log{l})[0] }
+
+func (g *gatedFSM) ApplyBatch(logs []*raft.Log) []any {
+	g.mu.Lock()
+	hold := g.hold
+	g.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return g.FSM.ApplyBatch(logs)
+}
+
+// holdApplies makes ApplyBatch wait until the returned release is called.
+func (g *gatedFSM) holdApplies() (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.hold = ch
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.hold = nil
+			g.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// TestReadIndexCoversWhatFollowersApplied: followers learn of a commit
+// from the leader and may apply it before the leader's own FSM does. The
+// read index the leader hands out must cover it; at the leader's applied
+// index, a read on that follower could return a new value and a later
+// read elsewhere the old one.
+func TestReadIndexCoversWhatFollowersApplied(t *testing.T) {
+	var fsms []raft.FSM
+	for range 3 {
+		store, err := catalog.Open(catalog.DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = store.Close() })
+		fsms = append(fsms, &gatedFSM{FSM: newFSM(store)})
+	}
+	nodes := startRaftTrio(t, false, fsms...)
+	leader, follower := nodes[0], nodes[1]
+	leaderFSM, followerFSM := leader.raw.(*gatedFSM), follower.raw.(*gatedFSM)
+	release := leaderFSM.holdApplies()
+	defer release()
+
+	data, err := catalog.Encode(&catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: "k", Value: []byte("v")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := errorOf(leader.r.Apply(data, 10*time.Second))
+	var idx uint64
+	waitFor(t, "the follower applies the write while the leader's FSM is held", func() bool {
+		idx = leader.r.LastIndex()
+		return followerFSM.Applied() >= idx
+	})
+	if got := leaderFSM.Applied(); got >= idx {
+		t.Fatalf("the leader's FSM applied %d while held", got)
+	}
+	s := &Server{raft: leader.r, fsm: leaderFSM.FSM, logCache: leader.cache}
+	for _, consistent := range []bool{false, true} {
+		if consistent {
+			s.ready.Store(true)
+			s.shutdownCh = make(chan struct{})
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := s.leaderReadIndex(ctx, consistent)
+		cancel()
+		if err != nil || got < idx {
+			t.Fatalf("leaderReadIndex(consistent=%v) = %d, %v; want >= %d, the index the follower applied", consistent, got, err, idx)
+		}
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatalf("Apply: %v", err)
 	}
 }
