@@ -41,6 +41,7 @@ func main() {
 	flag.BoolVar(&withBaseline, "baseline", true, "measure the raw Badger baseline (off: profile only beacon's path)")
 	flag.BoolVar(&viaFollower, "via-follower", true, "also measure writes sent to a follower")
 	flag.IntVar(&maxAppend, "max-append-entries", raftstore.DefaultConfig().MaxAppendEntries, "raft MaxAppendEntries for the cluster")
+	flag.DurationVar(&snapshotInterval, "snapshot-interval", raftstore.DefaultConfig().SnapshotInterval, "raft SnapshotInterval for the cluster")
 	flag.Parse()
 	if *showMetrics {
 		sink := metrics.NewInmemSink(time.Hour, time.Hour)
@@ -183,12 +184,13 @@ func badgerBaseline(n int, d time.Duration) result {
 	})
 }
 
-// Flags for tuning and profiling runs: the cluster's MaxAppendEntries, and
-// which of the table's columns to measure.
+// Flags for tuning and profiling runs: the cluster's MaxAppendEntries and
+// SnapshotInterval, and which of the table's columns to measure.
 var (
-	maxAppend    int
-	withBaseline bool
-	viaFollower  bool
+	maxAppend        int
+	snapshotInterval time.Duration
+	withBaseline     bool
+	viaFollower      bool
 )
 
 // cluster is a 3-server raftstore cluster on loopback, fsync on, with
@@ -222,6 +224,7 @@ func startCluster() *cluster {
 		cfg.RetryJoin = addrs
 		cfg.RetryInterval = 50 * time.Millisecond
 		cfg.MaxAppendEntries = maxAppend
+		cfg.SnapshotInterval = snapshotInterval
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		s, err := raftstore.New(cfg)
 		if err != nil {
