@@ -22,12 +22,46 @@ import (
 // held or failed: tests of beacon's raft patches (third_party/raft/BEACON.md)
 // and of the read index.
 
+// gate holds its callers while closed.
+type gate struct {
+	mu sync.Mutex
+	ch chan struct{} // non-nil while closed: callers wait until it is closed
+}
+
+// closeGate makes pass wait until the returned release is called.
+func (g *gate) closeGate() (release func()) {
+	ch := make(chan struct{})
+	g.mu.Lock()
+	g.ch = ch
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.ch = nil
+			g.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// pass returns at once if the gate is open, else calls waiting and waits.
+func (g *gate) pass(waiting func()) {
+	g.mu.Lock()
+	ch := g.ch
+	g.mu.Unlock()
+	if ch != nil {
+		waiting()
+		<-ch
+	}
+}
+
 // gatedStore is an in-memory log store whose StoreLogs can be held until
 // released, or made to fail once.
 type gatedStore struct {
 	*raft.InmemStore
+	gate
 	mu      sync.Mutex
-	hold    chan struct{} // non-nil: StoreLogs waits until it is closed
 	fail    error         // returned (once) instead of storing
 	holding chan struct{} // receives when a StoreLogs starts waiting
 }
@@ -40,16 +74,15 @@ func (g *gatedStore) StoreLog(l *raft.Log) error { return g.StoreLogs([]*raft.Lo
 
 func (g *gatedStore) StoreLogs(logs []*raft.Log) error {
 	g.mu.Lock()
-	hold, fail := g.hold, g.fail
+	fail := g.fail
 	g.fail = nil
 	g.mu.Unlock()
-	if hold != nil {
+	g.pass(func() {
 		select {
 		case g.holding <- struct{}{}:
 		default:
 		}
-		<-hold
-	}
+	})
 	if fail != nil {
 		return fail
 	}
@@ -57,21 +90,7 @@ func (g *gatedStore) StoreLogs(logs []*raft.Log) error {
 }
 
 // holdWrites makes StoreLogs wait until the returned release is called.
-func (g *gatedStore) holdWrites() (release func()) {
-	ch := make(chan struct{})
-	g.mu.Lock()
-	g.hold = ch
-	g.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			g.hold = nil
-			g.mu.Unlock()
-			close(ch)
-		})
-	}
-}
+func (g *gatedStore) holdWrites() (release func()) { return g.closeGate() }
 
 func (g *gatedStore) failNextWrite(err error) {
 	g.mu.Lock()
@@ -335,38 +354,18 @@ func TestPipelineSurvivesFollowerWriteFailures(t *testing.T) {
 // gatedFSM is the catalog FSM with an ApplyBatch that can be held.
 type gatedFSM struct {
 	*FSM
-	mu   sync.Mutex
-	hold chan struct{}
+	gate
 }
 
 func (g *gatedFSM) Apply(l *raft.Log) any { return g.ApplyBatch([]*raft.Log{l})[0] }
 
 func (g *gatedFSM) ApplyBatch(logs []*raft.Log) []any {
-	g.mu.Lock()
-	hold := g.hold
-	g.mu.Unlock()
-	if hold != nil {
-		<-hold
-	}
+	g.pass(func() {})
 	return g.FSM.ApplyBatch(logs)
 }
 
 // holdApplies makes ApplyBatch wait until the returned release is called.
-func (g *gatedFSM) holdApplies() (release func()) {
-	ch := make(chan struct{})
-	g.mu.Lock()
-	g.hold = ch
-	g.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			g.hold = nil
-			g.mu.Unlock()
-			close(ch)
-		})
-	}
-}
+func (g *gatedFSM) holdApplies() (release func()) { return g.closeGate() }
 
 // TestReadIndexCoversWhatFollowersApplied: followers learn of a commit
 // from the leader and may apply it before the leader's own FSM does. The

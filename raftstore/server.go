@@ -43,11 +43,11 @@ type Server struct {
 	// logCache is the LogCache raft uses in front of logs (read indexes
 	// look up recent entries through it).
 	logCache *raft.LogCache
-	mux   *mux
-	trans *raft.NetworkTransport
-	pool  *rpcPool
-	rpc   *rpc.Server
-	http  *http.Server // serves ProtoHTTP connections once ServeHTTP is called
+	mux      *mux
+	trans    *raft.NetworkTransport
+	pool     *rpcPool
+	rpc      *rpc.Server
+	http     *http.Server // serves ProtoHTTP connections once ServeHTTP is called
 
 	ready      atomic.Bool   // leader has applied everything before its term
 	leaderGen  atomic.Uint64 // bumped on every leadership change
