@@ -1,6 +1,8 @@
 package beacon
 
 import (
+	"bytes"
+	"go/format"
 	"go/parser"
 	"go/token"
 	"io/fs"
@@ -13,11 +15,10 @@ import (
 
 const module = "github.com/beacon-sd/beacon/"
 
-// goPackages returns every package directory of the module (relative path
-// → parsed non-test files).
-func goPackages(t *testing.T) map[string][]string {
+// goFiles returns every Go file of the module, tests included.
+func goFiles(t *testing.T) []string {
 	t.Helper()
-	pkgs := map[string][]string{}
+	var files []string
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -32,15 +33,46 @@ func goPackages(t *testing.T) map[string][]string {
 				return filepath.SkipDir
 			}
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
-			pkgs[filepath.Dir(p)] = append(pkgs[filepath.Dir(p)], p)
+		if !d.IsDir() && strings.HasSuffix(p, ".go") {
+			files = append(files, p)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return files
+}
+
+// goPackages returns every package directory of the module (relative path
+// → its non-test files).
+func goPackages(t *testing.T) map[string][]string {
+	t.Helper()
+	pkgs := map[string][]string{}
+	for _, p := range goFiles(t) {
+		if !strings.HasSuffix(p, "_test.go") {
+			pkgs[filepath.Dir(p)] = append(pkgs[filepath.Dir(p)], p)
+		}
+	}
 	return pkgs
+}
+
+// TestGofmt fails for any file of the module that gofmt would change.
+func TestGofmt(t *testing.T) {
+	for _, p := range goFiles(t) {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		formatted, err := format.Source(src)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if !bytes.Equal(src, formatted) {
+			t.Errorf("%s is not gofmt-formatted (run gofmt -w %s)", p, p)
+		}
+	}
 }
 
 // TestPackageDocs enforces one doc.go per package whose comment starts
