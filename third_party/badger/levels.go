@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -744,6 +745,11 @@ func (s *levelsController) subcompact(it y.Iterator, kr keyRange, cd compactDef,
 		var rangeCheck int
 		var tableKr keyRange
 		for ; it.Valid(); it.Next() {
+			// beacon patch: keys skipped here (deleted, expired or older versions) never
+			// reach the builder, which yields once per block; yield for them too.
+			if (numKeys+numSkips)%256 == 255 {
+				runtime.Gosched()
+			}
 			// See if we need to skip the prefix.
 			if len(cd.dropPrefixes) > 0 && hasAnyPrefixes(it.Key(), cd.dropPrefixes) {
 				numSkips++

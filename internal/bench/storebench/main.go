@@ -42,6 +42,8 @@ func main() {
 	flag.BoolVar(&viaFollower, "via-follower", true, "also measure writes sent to a follower")
 	flag.IntVar(&maxAppend, "max-append-entries", raftstore.DefaultConfig().MaxAppendEntries, "raft MaxAppendEntries for the cluster")
 	flag.DurationVar(&snapshotInterval, "snapshot-interval", raftstore.DefaultConfig().SnapshotInterval, "raft SnapshotInterval for the cluster")
+	flag.DurationVar(&timeline, "timeline", 0, "print each measurement's writes per interval of this length (ops, p50, max latency), to find stalls")
+	flag.StringVar(&stallDump, "stall-dump", "", "when no write completes for 80 ms, write the goroutines (pprof, aggregated) to stall-N.txt in this directory (at most 5 per measurement)")
 	flag.Parse()
 	if *showMetrics {
 		sink := metrics.NewInmemSink(time.Hour, time.Hour)
@@ -123,13 +125,20 @@ func measure(n int, d time.Duration, op func(worker, seq int) error) result {
 		errs   atomic.Int64
 		stop   atomic.Bool
 		seqGen atomic.Int64
+		marks  []mark
 	)
 	start := time.Now()
+	var lastDone atomic.Int64 // UnixNano of the latest completed write, for -stall-dump
+	lastDone.Store(start.UnixNano())
+	if stallDump != "" {
+		go watchStalls(&lastDone, &stop)
+	}
 	for w := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 4096)
+			var done []time.Duration // completion times, since start, for -timeline
 			for !stop.Load() {
 				s := int(seqGen.Add(1))
 				t0 := time.Now()
@@ -138,9 +147,18 @@ func measure(n int, d time.Duration, op func(worker, seq int) error) result {
 					continue
 				}
 				lat = append(lat, time.Since(t0))
+				if stallDump != "" {
+					lastDone.Store(time.Now().UnixNano())
+				}
+				if timeline > 0 {
+					done = append(done, time.Since(start))
+				}
 			}
 			mu.Lock()
 			all = append(all, lat...)
+			for i, at := range done {
+				marks = append(marks, mark{at: at, lat: lat[i]})
+			}
 			mu.Unlock()
 		}()
 	}
@@ -148,6 +166,9 @@ func measure(n int, d time.Duration, op func(worker, seq int) error) result {
 	stop.Store(true)
 	wg.Wait()
 	elapsed := time.Since(start)
+	if timeline > 0 {
+		printTimeline(n, marks)
+	}
 	slices.Sort(all)
 	r := result{ops: len(all), elapsed: elapsed, errors: errs.Load()}
 	if len(all) > 0 {
@@ -155,6 +176,70 @@ func measure(n int, d time.Duration, op func(worker, seq int) error) result {
 		r.p99 = all[len(all)*99/100]
 	}
 	return r
+}
+
+// watchStalls writes a goroutine dump whenever no write has completed for
+// 80 ms, at most one per 500 ms and five per measurement: what every
+// goroutine waits on during a stall.
+func watchStalls(lastDone *atomic.Int64, stop *atomic.Bool) {
+	dumps, lastDump := 0, time.Time{}
+	for dumps < 5 {
+		t0 := time.Now()
+		time.Sleep(10 * time.Millisecond)
+		if stop.Load() {
+			return // the measurement is over; writes stopped on purpose
+		}
+		if late := time.Since(t0) - 10*time.Millisecond; late > 20*time.Millisecond {
+			// The watchdog itself did not run: the whole process stalled
+			// (no P free, or its threads not scheduled), not one server.
+			fmt.Fprintf(os.Stderr, "%s watchdog woke %v late\n", time.Now().Format("15:04:05.000"), late)
+		}
+		gap := time.Since(time.Unix(0, lastDone.Load()))
+		if gap < 80*time.Millisecond || time.Since(lastDump) < 500*time.Millisecond {
+			continue
+		}
+		dumpSeq++
+		name := filepath.Join(stallDump, fmt.Sprintf("stall-%d.txt", dumpSeq))
+		f, err := os.Create(name)
+		if err != nil {
+			fail("%v", err)
+		}
+		fmt.Fprintf(f, "no write completed for %v at %s\n\n", gap, time.Now().Format("15:04:05.000"))
+		_ = pprof.Lookup("goroutine").WriteTo(f, 1)
+		_ = f.Close()
+		fmt.Fprintf(os.Stderr, "%s stall of %v: %s\n", time.Now().Format("15:04:05.000"), gap, name)
+		dumps++
+		lastDump = time.Now()
+	}
+}
+
+// dumpSeq numbers -stall-dump files across measurements.
+var dumpSeq int
+
+// mark is one write of a -timeline measurement: when it completed and how long it took.
+type mark struct{ at, lat time.Duration }
+
+// printTimeline prints, per interval of the -timeline length, how many
+// writes completed and their median and longest latency: a stall shows as
+// an interval with few writes and a long maximum.
+func printTimeline(n int, marks []mark) {
+	buckets := map[int][]time.Duration{}
+	last := 0
+	for _, m := range marks {
+		b := int(m.at / timeline)
+		buckets[b] = append(buckets[b], m.lat)
+		last = max(last, b)
+	}
+	fmt.Printf("timeline, %d writers (%v per row): from, ops, p50, max\n", n, timeline)
+	for b := 0; b <= last; b++ {
+		l := buckets[b]
+		slices.Sort(l)
+		var p50, top time.Duration
+		if len(l) > 0 {
+			p50, top = l[len(l)/2], l[len(l)-1]
+		}
+		fmt.Printf("  %8v %7d %8s %8s\n", time.Duration(b)*timeline, len(l), ms(p50), ms(top))
+	}
 }
 
 func key16(seq int) []byte {
@@ -189,6 +274,8 @@ func badgerBaseline(n int, d time.Duration) result {
 var (
 	maxAppend        int
 	snapshotInterval time.Duration
+	timeline         time.Duration
+	stallDump        string
 	withBaseline     bool
 	viaFollower      bool
 )

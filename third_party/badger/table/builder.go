@@ -174,6 +174,8 @@ func (b *Builder) handleBlock() {
 			blockBuf = out
 		}
 
+		runtime.Gosched() // beacon patch: one block per turn, as in finishBlock
+
 		// BlockBuf should always less than or equal to allocated space. If the blockBuf is greater
 		// than allocated space that means the data from this block cannot be stored in its
 		// existing location.
@@ -289,6 +291,13 @@ func (b *Builder) finishBlock() {
 	if b.blockChan != nil {
 		b.blockChan <- b.curBlock
 	}
+	// beacon patch: building a table is background work (a memtable flush or a
+	// compaction) that runs for up to hundreds of milliseconds, and Go
+	// preempts a goroutine only after 10 ms: on a small machine, builders on
+	// every processor kept the goroutines the write path had woken waiting
+	// that long at each hand-off. Yield once per block (about 4 KiB of
+	// input) so they run first.
+	runtime.Gosched()
 }
 
 func (b *Builder) shouldFinishBlock(key []byte, value y.ValueStruct) bool {
