@@ -98,14 +98,48 @@ func runAgent(args []string, stderr io.Writer) int {
 			reload(a, args, &lv, log, stderr)
 		}
 	}
+	// From here a second SIGINT or SIGTERM kills the process at once, as
+	// the default handlers do: an operator who asks twice means it.
+	stop()
 	log.Info("shutting down", "leave", cfg.LeaveOnTerminate)
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := a.Shutdown(sctx, cfg.LeaveOnTerminate); err != nil {
+	if err := shutdownBounded(sctx, shutdownGrace, a.Shutdown, cfg.LeaveOnTerminate); err != nil {
 		fmt.Fprintf(stderr, "beacon agent: shutdown: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// shutdownTimeout bounds a graceful leave (deregistration, leadership
+// hand-off); shutdownGrace is how much longer the process waits for the
+// rest of the shutdown once that has passed.
+const (
+	shutdownTimeout = 15 * time.Second
+	shutdownGrace   = 5 * time.Second
+)
+
+// shutdownBounded runs shutdown and stops waiting for it grace after ctx
+// is done. A component that never returns (a raft shutdown stuck on a
+// peer, say) must not keep the process alive after SIGTERM: exiting then
+// leaves what a crash would, which the stores recover from (the raft log
+// is synced; the catalog replays it).
+func shutdownBounded(ctx context.Context, grace time.Duration, shutdown func(context.Context, bool) error, leave bool) error {
+	done := make(chan error, 1)
+	go func() { done <- shutdown(ctx, leave) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("not finished %v after its deadline; exiting without it", grace)
+	}
 }
 
 // reload re-reads the configuration (SIGHUP) and applies what can change

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -186,5 +187,37 @@ func TestBadConfigNamesFileAndLine(t *testing.T) {
 	}
 	if msg := stderr.String(); !strings.Contains(msg, "bad.hcl:3") || !strings.Contains(msg, "ports.http") {
 		t.Fatalf("error %q does not name the file, line and field", msg)
+	}
+}
+
+func TestShutdownBounded(t *testing.T) {
+	errBoom := fmt.Errorf("boom")
+	cases := []struct {
+		name     string
+		shutdown func(ctx context.Context, leave bool) error
+		wantErr  string
+	}{
+		{"returns at once", func(context.Context, bool) error { return nil }, ""},
+		{"its error is returned", func(context.Context, bool) error { return errBoom }, "boom"},
+		{"finishes within the grace period", func(ctx context.Context, _ bool) error {
+			<-ctx.Done()
+			time.Sleep(20 * time.Millisecond)
+			return nil
+		}, ""},
+		{"never returns", func(context.Context, bool) error { select {} }, "exiting without it"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err := shutdownBounded(ctx, 500*time.Millisecond, tc.shutdown, true)
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("shutdownBounded took %v", took)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
