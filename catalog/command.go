@@ -217,15 +217,10 @@ var msgpackHandle = &codec.MsgpackHandle{
 
 // Encode returns the wire form of c: its type byte followed by its body.
 func Encode(c Command) ([]byte, error) {
-	// The codec writes from the start of the slice it is given, so the body
-	// is encoded on its own and the type byte put in front of it.
-	body, err := encodeValue(c)
+	buf, err := appendValue([]byte{byte(c.CommandType())}, c)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", c, err)
 	}
-	buf := make([]byte, 1+len(body))
-	buf[0] = byte(c.CommandType())
-	copy(buf[1:], body)
 	return buf, nil
 }
 
@@ -302,18 +297,42 @@ func isMsgpackMap(b []byte) bool {
 	return len(b) > 0 && (b[0]&0xf0 == 0x80 || b[0] == 0xde || b[0] == 0xdf)
 }
 
-// encoders pools msgpack encoders: building one costs more than encoding
+// valueEncoder is a msgpack encoder with the scratch buffer it encodes
+// into; encoders pools them: building an encoder costs more than encoding
 // a small value, and the apply path encodes several values per entry.
-var encoders = sync.Pool{New: func() any { return codec.NewEncoderBytes(new([]byte), msgpackHandle) }}
+type valueEncoder struct {
+	enc     *codec.Encoder
+	scratch []byte
+}
 
-// encodeValue encodes v as msgpack into a new slice.
-func encodeValue(v any) ([]byte, error) {
-	var buf []byte
-	enc := encoders.Get().(*codec.Encoder)
-	enc.ResetBytes(&buf)
-	if err := enc.Encode(v); err != nil {
+var encoders = sync.Pool{New: func() any {
+	e := &valueEncoder{scratch: make([]byte, 0, 1<<10)}
+	e.enc = codec.NewEncoderBytes(&e.scratch, msgpackHandle)
+	return e
+}}
+
+// maxPooledScratch bounds the scratch buffer an encoder keeps in the pool
+// (a 512 KiB value must not pin that much per pooled encoder).
+const maxPooledScratch = 64 << 10
+
+// encodeValue encodes v as msgpack into a new slice of its exact size.
+func encodeValue(v any) ([]byte, error) { return appendValue(nil, v) }
+
+// appendValue returns prefix followed by v's msgpack encoding, in one new
+// slice of exactly that size: encoding into a fresh slice instead would
+// allocate (and zero) the encoder's 1 KiB default buffer for every value,
+// and the stores keep these slices until their transaction commits.
+func appendValue(prefix []byte, v any) ([]byte, error) {
+	e := encoders.Get().(*valueEncoder)
+	e.enc.ResetBytes(&e.scratch)
+	if err := e.enc.Encode(v); err != nil {
 		return nil, err // an encoder that failed is not reused
 	}
-	encoders.Put(enc)
-	return buf, nil
+	out := make([]byte, len(prefix), len(prefix)+len(e.scratch))
+	copy(out, prefix)
+	out = append(out, e.scratch...)
+	if cap(e.scratch) <= maxPooledScratch {
+		encoders.Put(e)
+	}
+	return out, nil
 }

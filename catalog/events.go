@@ -84,13 +84,13 @@ func (a *applier) writeEventState() error {
 func (a *applier) emit(ev Event) error {
 	ev.Revision, ev.Seq = a.idx, a.seq
 	a.seq++
-	b, err := encodeValue(&ev)
+	var hdr [eventValueHeader]byte
+	binary.BigEndian.PutUint64(hdr[:], uint64(nanos(a.now)))
+	val, err := appendValue(hdr[:], &ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
-	val := make([]byte, eventValueHeader, eventValueHeader+len(b))
-	binary.BigEndian.PutUint64(val, uint64(nanos(a.now)))
-	if err := a.set(kEvent(a.idx, ev.Seq), append(val, b...)); err != nil {
+	if err := a.set(kEvent(a.idx, ev.Seq), val); err != nil {
 		return err
 	}
 	if a.ev.count == 0 {
