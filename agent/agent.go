@@ -75,6 +75,9 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	}()
 	apiCfg := httpapi.DefaultConfig()
 	apiCfg.Datacenter, apiCfg.NodeName, apiCfg.EnableDebug = cfg.Datacenter, cfg.NodeName, cfg.EnableDebug
+	if !cfg.Dev {
+		apiCfg.SpoolDir = cfg.DataDir
+	}
 	deps := httpapi.Deps{Metrics: tel, Logger: log, Stop: a.stopCtx.Done()}
 	if cfg.Server {
 		if a.server, err = startServer(cfg, log); err != nil {

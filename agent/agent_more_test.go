@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -233,5 +234,52 @@ func BenchmarkDevAgentStartup(b *testing.B) {
 		b.StopTimer()
 		a.Shutdown(context.Background(), false)
 		b.StartTimer()
+	}
+}
+
+// A server agent spools snapshots in its data dir, not the system's
+// temporary directory: a container built FROM scratch has none.
+func TestSnapshotWithoutTempDir(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", filepath.Join(dir, "no-such-dir"))
+	cfg, err := configs.Load([]string{"-server", "-bootstrap-expect", "1", "-node", "n1", "-data-dir", filepath.Join(dir, "data"), "-bind", "127.0.0.1", "-http-port", "0", "-server-port", "0", "-dns-port", "-1"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Shutdown(context.Background(), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := consulClient(t, a)
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("before")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := c.Snapshot().Save(nil)
+	if err != nil {
+		t.Fatalf("snapshot save: %v", err)
+	}
+	data, err := io.ReadAll(snap)
+	snap.Close()
+	if err != nil {
+		t.Fatalf("snapshot save: %v", err)
+	}
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("after")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Snapshot().Restore(nil, bytes.NewReader(data)); err != nil {
+		t.Fatalf("snapshot restore: %v", err)
+	}
+	kv, _, err := c.KV().Get("k", nil)
+	if err != nil || kv == nil || string(kv.Value) != "before" {
+		t.Fatalf("k after restore = %+v, %v; want before", kv, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "data", "beacon-*.snap")); len(left) != 0 {
+		t.Fatalf("spooled snapshots left behind: %v", left)
 	}
 }

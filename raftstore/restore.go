@@ -28,7 +28,9 @@ func (s *Server) Restore(ctx context.Context, r io.Reader) error {
 	if !s.IsLeader() {
 		return ErrNotLeader
 	}
-	f, err := os.CreateTemp("", "beacon-restore-*.snap")
+	// Spooled in the data dir: it has room for the catalog, and a
+	// container built FROM scratch has no /tmp.
+	f, err := os.CreateTemp(s.cfg.DataDir, "beacon-restore-*.snap")
 	if err != nil {
 		return fmt.Errorf("restore: spool snapshot: %w", err)
 	}

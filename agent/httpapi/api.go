@@ -92,6 +92,10 @@ type Config struct {
 	// Internal serves /v1/internal/*, the endpoints client agents use; only
 	// the handler on a server's server port sets it.
 	Internal bool
+	// SpoolDir holds temporary files (a snapshot being saved); empty: the
+	// system's temporary directory. Agents set their data dir: a container
+	// built FROM scratch has no /tmp.
+	SpoolDir string
 }
 
 // DefaultConfig returns Consul's limits.

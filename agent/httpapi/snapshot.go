@@ -28,7 +28,7 @@ func (a *API) snapshotSave(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := os.CreateTemp("", "beacon-snapshot-*.snap")
+	f, err := os.CreateTemp(a.cfg.SpoolDir, "beacon-snapshot-*.snap")
 	if err != nil {
 		writeError(w, fmt.Errorf("spool snapshot: %w", err))
 		return
