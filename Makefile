@@ -7,7 +7,7 @@ PKGS      := ./...
 # Packages whose concurrency matters run under the race detector.
 RACE_PKGS := ./catalog/... ./raftstore/... ./agent/... ./health/... ./internal/...
 
-.PHONY: all build dev test test-race test-short fuzz bench soak lint clean tools
+.PHONY: all build dev test test-docker test-race test-short fuzz bench soak lint clean tools
 
 all: build
 
@@ -23,6 +23,11 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
+
+## test-docker: three servers in containers FROM scratch through real
+## faults (network cut, SIGKILL under load); needs a Docker engine.
+test-docker:
+	BEACON_DOCKER=1 $(GO) test -count=1 -timeout 10m -v ./internal/dockertest/
 
 ## fuzz: run every fuzz target for a while (FUZZTIME each).
 FUZZTIME ?= 30s

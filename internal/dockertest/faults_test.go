@@ -1,0 +1,173 @@
+package dockertest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestClusterInContainers runs one three-server cluster through real
+// faults, in order: the last step restores a snapshot, which replaces
+// the whole catalog.
+func TestClusterInContainers(t *testing.T) {
+	c := startCluster(t)
+	t.Run("writes on any server replicate", func(t *testing.T) {
+		c.t = t
+		for i := range 3 {
+			if err := c.put(i, fmt.Sprintf("rep/k%d", i), "v"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 3 {
+			c.eventually(fmt.Sprintf("s%d to hold the three keys", i+1), 15*time.Second, func() bool {
+				keys, ok := c.staleKeys(i, "rep/")
+				return ok && len(keys) == 3
+			})
+		}
+	})
+	t.Run("a partitioned leader commits nothing and the majority goes on", func(t *testing.T) {
+		c.t = t
+		l := c.waitLeader(nil)
+		mustDocker(t, "network", "disconnect", c.network, c.names[l])
+		connected := false
+		defer func() {
+			if !connected {
+				docker("network", "connect", "--ip", c.ips[l], c.network, c.names[l])
+			}
+		}()
+		nl := c.waitLeader(others(l))
+		if err := c.put(nl, "part/during", "majority"); err != nil {
+			t.Fatalf("the majority's new leader s%d refused a write: %v", nl+1, err)
+		}
+		if out, err := c.exec(l, "kv", "put", "part/isolated", "x"); err == nil {
+			t.Fatalf("the isolated old leader s%d acknowledged a write: %s", l+1, out)
+		}
+		if out, err := c.exec(l, "kv", "get", "part/during"); err == nil {
+			t.Fatalf("the isolated s%d answered a read that needs the leader: %s", l+1, out)
+		}
+		mustDocker(t, "network", "connect", "--ip", c.ips[l], c.network, c.names[l])
+		connected = true
+		c.waitLeader(nil)
+		c.eventually(fmt.Sprintf("s%d to catch up after the heal", l+1), 30*time.Second, func() bool {
+			keys, ok := c.staleKeys(l, "part/")
+			return ok && slices.Equal(keys, []string{"part/during"})
+		})
+		for i := range 3 {
+			if keys, _ := c.staleKeys(i, "part/"); slices.Contains(keys, "part/isolated") {
+				t.Fatalf("s%d holds the write the isolated leader refused", i+1)
+			}
+		}
+	})
+	t.Run("SIGKILL under write load loses no acknowledged write", func(t *testing.T) {
+		c.t = t
+		var (
+			mu    sync.Mutex
+			acked []string
+			stop  = make(chan struct{})
+			done  = make(chan struct{})
+		)
+		go func() {
+			defer close(done)
+			target := 0
+			for seq := 0; ; seq++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("load/%06d", seq)
+				if err := c.put(target, key, "v"); err != nil {
+					target = (target + 1) % 3 // unknown outcome: not counted
+					time.Sleep(20 * time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				acked = append(acked, key)
+				mu.Unlock()
+			}
+		}()
+		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+		for round := range 4 {
+			time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+			l := c.waitLeader(nil)
+			victim := others(l)[rng.IntN(2)]
+			if round == 2 {
+				victim = l
+			}
+			mustDocker(t, "kill", c.names[victim])
+			time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
+			mustDocker(t, "start", c.names[victim])
+			c.waitLeader(nil)
+			t.Logf("round %d: killed s%d (leader was s%d)", round, victim+1, l+1)
+		}
+		close(stop)
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acked) < 50 {
+			t.Fatalf("only %d writes acknowledged during the faults: the test did not load the cluster", len(acked))
+		}
+		for i := range 3 {
+			var missing []string
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				keys, ok := c.staleKeys(i, "load/")
+				missing = missing[:0]
+				for _, k := range acked {
+					if _, found := slices.BinarySearch(keys, k); !found {
+						missing = append(missing, k)
+					}
+				}
+				if ok && len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("s%d lacks %d of %d acknowledged writes, e.g. %v", i+1, len(missing), len(acked), missing[:min(5, len(missing))])
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		var first []string
+		for i := range 3 {
+			c.eventually(fmt.Sprintf("s%d to hold the same keys as s1", i+1), 30*time.Second, func() bool {
+				keys, ok := c.staleKeys(i, "load/")
+				if i == 0 {
+					first = keys
+				}
+				return ok && slices.Equal(keys, first)
+			})
+		}
+		t.Logf("%d writes acknowledged, all on every server; %d keys in all", len(acked), len(first))
+	})
+	t.Run("the CLI and snapshots work in an image FROM scratch", func(t *testing.T) {
+		c.t = t
+		l := c.waitLeader(nil)
+		run := func(args ...string) string {
+			t.Helper()
+			out, err := c.exec(l, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		run("kv", "put", "snap/k", "before")
+		if out := run("snapshot", "save", "/data/test.snap"); !strings.Contains(out, "Saved") {
+			t.Fatalf("snapshot save printed %q", out)
+		}
+		run("kv", "put", "snap/k", "after")
+		run("snapshot", "restore", "/data/test.snap")
+		if got := run("kv", "get", "snap/k"); got != "before" {
+			t.Fatalf("snap/k after restore = %q, want before", got)
+		}
+		for i := range 3 {
+			c.eventually(fmt.Sprintf("s%d to hold the restored value", i+1), 30*time.Second, func() bool {
+				var v []struct{ Value []byte }
+				return c.getJSON(c.url(i, "/v1/kv/snap/k?stale"), &v) && len(v) == 1 && string(v[0].Value) == "before"
+			})
+		}
+	})
+}
