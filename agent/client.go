@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type remote struct {
 	client *http.Client
 	proxy  *httputil.ReverseProxy
 
+	// timeout is forwardTimeout (shorter in tests).
+	timeout time.Duration
+
 	// mu guards servers and current.
 	mu      sync.Mutex
 	servers []string // server addresses: retry-join plus those learnt from /v1/status/peers
@@ -42,9 +46,22 @@ type remote struct {
 // before anything was sent.
 const maxReplayBody = 1 << 20
 
+// forwardTimeout bounds a forwarded request that is not a blocking query
+// (and, added to its wait, one that is). It is longer than a server takes
+// to answer (its apply and RPC timeouts are 10 s), so it ends only requests
+// to a server that stopped answering: one cut off from the network sends
+// nothing back, not even a reset, and a request on a connection to it
+// would otherwise wait for as long as the caller does.
+const forwardTimeout = 15 * time.Second
+
+// snapshotTimeout bounds a forwarded snapshot save or restore, which
+// streams the whole catalog.
+const snapshotTimeout = 10 * time.Minute
+
 func newRemote(servers []string, node string, log *slog.Logger) *remote {
-	r := &remote{log: log, node: node, servers: append([]string(nil), servers...)}
-	r.client = serverHTTPClient(r.dial)
+	r := &remote{log: log, node: node, servers: append([]string(nil), servers...), timeout: forwardTimeout}
+	base := serverHTTPClient(r.dial).Transport.(*http.Transport)
+	r.client = &http.Client{Transport: &failoverTransport{r: r, base: base}}
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "beacon-server"
@@ -85,6 +102,89 @@ func (r *remote) dial(ctx context.Context) (net.Conn, error) {
 		errs = append(errs, err)
 	}
 	return nil, fmt.Errorf("no server reachable: %w", errors.Join(errs...))
+}
+
+// failoverTransport is the transport of every request a client agent
+// sends to a server. It bounds each request (deadline), and when one fails
+// without an answer — the server died or stopped answering — it moves the
+// client to the next server, so the next request does not wait on the
+// same one.
+type failoverTransport struct {
+	r    *remote
+	base *http.Transport
+}
+
+func (t *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := t.r
+	r.mu.Lock()
+	using := r.current
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(req.Context(), r.deadline(req))
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		if req.Context().Err() == nil { // not the caller giving up
+			r.failover(using, err)
+		}
+		return nil, err
+	}
+	// The deadline covers reading the body too; it ends when the body is
+	// closed.
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// deadline is how long a forwarded request may take: forwardTimeout, plus
+// the wait and its jitter for a blocking query (?index above 0, as the
+// server reads it), or snapshotTimeout for a snapshot.
+func (r *remote) deadline(req *http.Request) time.Duration {
+	if req.URL.Path == "/v1/snapshot" {
+		return snapshotTimeout
+	}
+	q := req.URL.Query()
+	if idx, _ := strconv.ParseUint(q.Get("index"), 10, 64); idx == 0 {
+		return r.timeout
+	}
+	limits := httpapi.DefaultConfig()
+	wait := limits.DefaultWait
+	if d, err := time.ParseDuration(q.Get("wait")); err == nil && d >= 0 {
+		wait = d
+	}
+	wait = min(wait, limits.MaxWait)
+	return wait + wait/16 + r.timeout
+}
+
+// failover moves the client off the server it was using when a request
+// failed (unless another request already did) and drops idle connections,
+// which may lead to that server.
+func (r *remote) failover(using int, err error) {
+	r.mu.Lock()
+	if len(r.servers) == 0 {
+		r.mu.Unlock()
+		return
+	}
+	moved := r.current == using && len(r.servers) > 1
+	if moved {
+		r.current = (using + 1) % len(r.servers)
+	}
+	from, to := r.servers[using%len(r.servers)], r.servers[r.current]
+	r.mu.Unlock()
+	r.client.Transport.(*failoverTransport).base.CloseIdleConnections()
+	if moved {
+		r.log.Warn("server did not answer; using another", "server", from, "next", to, "error", err)
+	}
 }
 
 // ServeHTTP forwards a request to a server. Small bodies are buffered so

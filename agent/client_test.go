@@ -1,9 +1,17 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestWithSessionNode(t *testing.T) {
@@ -35,5 +43,85 @@ func TestWithSessionNode(t *testing.T) {
 				t.Fatalf("body %q rewritten to %s (%v), want %v", tc.body, got, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestForwardDeadline(t *testing.T) {
+	r := &remote{timeout: 15 * time.Second}
+	for _, tc := range []struct {
+		name, target string
+		want         time.Duration
+	}{
+		{"not blocking", "/v1/kv/x", 15 * time.Second},
+		{"index 0 does not block", "/v1/kv/x?index=0&wait=1m", 15 * time.Second},
+		{"blocking with a wait", "/v1/kv/x?index=5&wait=16s", 16*time.Second + time.Second + 15*time.Second},
+		{"blocking, default wait", "/v1/health/service/web?index=5", 5*time.Minute + 5*time.Minute/16 + 15*time.Second},
+		{"wait above the server's cap", "/v1/kv/x?index=5&wait=1h", 10*time.Minute + 10*time.Minute/16 + 15*time.Second},
+		{"unparsable wait: the server rejects it", "/v1/kv/x?index=5&wait=soon", 5*time.Minute + 5*time.Minute/16 + 15*time.Second},
+		{"snapshot", "/v1/snapshot", 10 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.deadline(httptest.NewRequest(http.MethodGet, tc.target, nil)); got != tc.want {
+				t.Fatalf("deadline(%s) = %v, want %v", tc.target, got, tc.want)
+			}
+		})
+	}
+}
+
+// silentServer accepts connections and reads from them but never answers:
+// a server cut off from the network, as a client sees it.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// A client agent whose server stops answering gives up on the request
+// after its deadline and sends the next one to another server.
+func TestClientMovesOffASilentServer(t *testing.T) {
+	srv := startDev(t)
+	silent := silentServer(t)
+	r := newRemote([]string{silent, srv.Server().Self().Addr}, "c1", slog.New(slog.DiscardHandler))
+	r.timeout = 300 * time.Millisecond
+	t.Cleanup(func() { r.client.Transport.(*failoverTransport).base.CloseIdleConnections() })
+
+	start := time.Now()
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/status/leader", nil))
+	if rec.Code == http.StatusOK {
+		t.Fatalf("a silent server answered: %d %s", rec.Code, rec.Body)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the request to the silent server took %v, deadline 300ms", took)
+	}
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/status/leader", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the next request = %d %s, want it answered by the other server", rec.Code, rec.Body)
+	}
+	var peers []string
+	if err := r.getJSON(context.Background(), "/v1/status/peers", &peers); err != nil || len(peers) != 1 {
+		t.Fatalf("peers through the client = %v, %v", peers, err)
 	}
 }

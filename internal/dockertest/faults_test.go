@@ -3,6 +3,7 @@ package dockertest
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -142,6 +143,62 @@ func TestClusterInContainers(t *testing.T) {
 			})
 		}
 		t.Logf("%d writes acknowledged, all on every server; %d keys in all", len(acked), len(first))
+	})
+	t.Run("a client agent keeps serving when its server is killed", func(t *testing.T) {
+		c.t = t
+		l := c.waitLeader(nil)
+		first := others(l)[0] // a follower: killing it keeps the leader
+		order := append([]int{first}, slices.DeleteFunc([]int{0, 1, 2}, func(i int) bool { return i == first })...)
+		ci := c.startClient("c1", order)
+		if err := c.putURL(c.clientURL(ci, "/v1/kv/client/before"), "x"); err != nil {
+			t.Fatalf("write through the client agent: %v", err)
+		}
+		mustDocker(t, "kill", c.names[first])
+		defer func() {
+			docker("start", c.names[first])
+			c.waitLeader(nil)
+		}()
+		killed := time.Now()
+		c.eventually("a write through the client agent after its server was killed", 30*time.Second, func() bool {
+			return c.putURL(c.clientURL(ci, "/v1/kv/client/after"), "y") == nil
+		})
+		t.Logf("the client agent wrote again %v after its server was killed", time.Since(killed).Round(time.Millisecond))
+		var v []struct{ Value []byte }
+		if !c.getJSON(c.clientURL(ci, "/v1/kv/client/before"), &v) || len(v) != 1 || string(v[0].Value) != "x" {
+			t.Fatalf("read through the client agent after the kill: %+v", v)
+		}
+	})
+	t.Run("a client agent keeps serving when its server is cut off", func(t *testing.T) {
+		// Unlike a killed container, a server cut off from the network
+		// answers nothing, not even a reset: requests on connections the
+		// client agent holds to it get no answer at all.
+		c.t = t
+		l := c.waitLeader(nil)
+		first := others(l)[0]
+		order := append([]int{first}, slices.DeleteFunc([]int{0, 1, 2}, func(i int) bool { return i == first })...)
+		ci := c.startClient("c2", order)
+		if err := c.putURL(c.clientURL(ci, "/v1/kv/client/cut-before"), "x"); err != nil {
+			t.Fatalf("write through the client agent: %v", err)
+		}
+		mustDocker(t, "network", "disconnect", c.network, c.names[first])
+		defer func() {
+			docker("network", "connect", "--ip", c.ips[first], c.network, c.names[first])
+			c.waitLeader(nil)
+		}()
+		// An application that waits as long as it takes: the client agent
+		// must answer (an error is fine: the outcome is unknown) within
+		// its forwarding deadline, 15 s, not hold the request forever.
+		cut := time.Now()
+		err := putWith(&http.Client{Timeout: 3 * time.Minute}, c.clientURL(ci, "/v1/kv/client/cut-during"), "y")
+		took := time.Since(cut)
+		t.Logf("the first write after the cut answered after %v: %v", took.Round(time.Millisecond), err)
+		if took > 25*time.Second {
+			t.Fatalf("the client agent held a write %v on a server that stopped answering", took)
+		}
+		c.eventually("a write through the client agent after its server was cut off", 15*time.Second, func() bool {
+			return c.putURL(c.clientURL(ci, "/v1/kv/client/cut-after"), "y") == nil
+		})
+		t.Logf("the client agent wrote again %v after its server was cut off", time.Since(cut).Round(time.Millisecond))
 	})
 	t.Run("the CLI and snapshots work in an image FROM scratch", func(t *testing.T) {
 		c.t = t

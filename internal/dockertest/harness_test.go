@@ -66,8 +66,9 @@ type cluster struct {
 	t       *testing.T
 	image   string
 	network string
-	names   []string // container names, s1..s3
-	ips     []string
+	prefix  string   // the network's addresses without their last number
+	names   []string // container names: s1..s3, then client agents
+	ips     []string // the servers' addresses
 	http    *http.Client
 }
 
@@ -121,11 +122,11 @@ func startCluster(t *testing.T) *cluster {
 		}
 		docker("network", "rm", c.network)
 	})
-	prefix := strings.TrimSuffix(subnet, "0/24")
+	c.prefix = strings.TrimSuffix(subnet, "0/24")
 	var joins []string
 	for i := range 3 {
 		c.names = append(c.names, fmt.Sprintf("%s-s%d", c.network, i+1))
-		c.ips = append(c.ips, fmt.Sprintf("%s%d", prefix, 11+i))
+		c.ips = append(c.ips, fmt.Sprintf("%s%d", c.prefix, 11+i))
 		joins = append(joins, "-retry-join", c.ips[i]+":8300")
 	}
 	for i, name := range c.names {
@@ -137,6 +138,30 @@ func startCluster(t *testing.T) *cluster {
 	c.waitLeader(nil)
 	return c
 }
+
+// startClient starts a client agent (no Raft) named name whose -retry-join
+// lists the servers in order (it uses the first it reaches), and returns
+// its address.
+func (c *cluster) startClient(name string, order []int) string {
+	c.t.Helper()
+	ip := fmt.Sprintf("%s%d", c.prefix, 21+len(c.names)-3)
+	cname := c.network + "-" + name
+	args := []string{"run", "-d", "--label", label, "--name", cname, "--network", c.network, "--ip", ip, c.image,
+		"agent", "-node", name, "-data-dir", "/data", "-bind", ip, "-client", "0.0.0.0"}
+	for _, i := range order {
+		args = append(args, "-retry-join", c.ips[i]+":8300")
+	}
+	mustDocker(c.t, args...)
+	c.names = append(c.names, cname) // removed with the servers
+	c.eventually("the client agent's HTTP API", 30*time.Second, func() bool {
+		var leader string
+		return c.getJSON(c.clientURL(ip, "/v1/status/leader"), &leader) && leader != ""
+	})
+	return ip
+}
+
+// clientURL is the HTTP API of the client agent at ip.
+func (c *cluster) clientURL(ip, path string) string { return "http://" + ip + ":8500" + path }
 
 // url is server i's HTTP API.
 func (c *cluster) url(i int, path string) string { return "http://" + c.ips[i] + ":8500" + path }
@@ -181,15 +206,23 @@ func (c *cluster) getJSON(url string, v any) bool {
 // put writes key=value through server i and reports whether it was
 // acknowledged.
 func (c *cluster) put(i int, key, value string) error {
-	req, _ := http.NewRequest(http.MethodPut, c.url(i, "/v1/kv/"+key), strings.NewReader(value))
-	resp, err := c.http.Do(req)
+	return c.putURL(c.url(i, "/v1/kv/"+key), value)
+}
+
+// putURL sends a KV PUT and reports whether it was acknowledged.
+func (c *cluster) putURL(url, value string) error { return putWith(c.http, url, value) }
+
+// putWith is putURL through client.
+func putWith(client *http.Client, url, value string) error {
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(value))
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(bytes.TrimSpace(body), []byte("true")) {
-		return fmt.Errorf("PUT %s on s%d: %s: %s", key, i+1, resp.Status, body)
+		return fmt.Errorf("PUT %s: %s: %s", url, resp.Status, body)
 	}
 	return nil
 }
