@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -65,32 +64,7 @@ func TestClusterInContainers(t *testing.T) {
 	})
 	t.Run("SIGKILL under write load loses no acknowledged write", func(t *testing.T) {
 		c.t = t
-		var (
-			mu    sync.Mutex
-			acked []string
-			stop  = make(chan struct{})
-			done  = make(chan struct{})
-		)
-		go func() {
-			defer close(done)
-			target := 0
-			for seq := 0; ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("load/%06d", seq)
-				if err := c.put(target, key, "v"); err != nil {
-					target = (target + 1) % 3 // unknown outcome: not counted
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				mu.Lock()
-				acked = append(acked, key)
-				mu.Unlock()
-			}
-		}()
+		w := c.startWriter("load/")
 		rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 		for round := range 4 {
 			time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
@@ -105,33 +79,8 @@ func TestClusterInContainers(t *testing.T) {
 			c.waitLeader(nil)
 			t.Logf("round %d: killed s%d (leader was s%d)", round, victim+1, l+1)
 		}
-		close(stop)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		if len(acked) < 50 {
-			t.Fatalf("only %d writes acknowledged during the faults: the test did not load the cluster", len(acked))
-		}
-		for i := range 3 {
-			var missing []string
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				keys, ok := c.staleKeys(i, "load/")
-				missing = missing[:0]
-				for _, k := range acked {
-					if _, found := slices.BinarySearch(keys, k); !found {
-						missing = append(missing, k)
-					}
-				}
-				if ok && len(missing) == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("s%d lacks %d of %d acknowledged writes, e.g. %v", i+1, len(missing), len(acked), missing[:min(5, len(missing))])
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-		}
+		acked := w.stop()
+		c.requireAcked("load/", acked)
 		var first []string
 		for i := range 3 {
 			c.eventually(fmt.Sprintf("s%d to hold the same keys as s1", i+1), 30*time.Second, func() bool {
@@ -150,53 +99,13 @@ func TestClusterInContainers(t *testing.T) {
 		// page cache outlives the processes; the in-process crash test in
 		// raftstore is no closer to one either.)
 		c.t = t
-		var (
-			mu    sync.Mutex
-			acked []string
-			stop  = make(chan struct{})
-			done  = make(chan struct{})
-		)
-		go func() {
-			defer close(done)
-			for seq := 0; ; seq++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("power/%06d", seq)
-				if err := c.put(seq%3, key, "v"); err != nil {
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				mu.Lock()
-				acked = append(acked, key)
-				mu.Unlock()
-			}
-		}()
+		w := c.startWriter("power/")
 		time.Sleep(2 * time.Second)
 		mustDocker(t, append([]string{"kill"}, c.names[:3]...)...)
-		close(stop)
-		<-done
+		acked := w.stop()
 		mustDocker(t, append([]string{"start"}, c.names[:3]...)...)
 		c.waitLeader(nil)
-		if len(acked) < 50 {
-			t.Fatalf("only %d writes acknowledged before the kill: the test did not load the cluster", len(acked))
-		}
-		for i := range 3 {
-			c.eventually(fmt.Sprintf("s%d to hold all %d acknowledged writes", i+1, len(acked)), 30*time.Second, func() bool {
-				keys, ok := c.staleKeys(i, "power/")
-				if !ok {
-					return false
-				}
-				for _, k := range acked {
-					if _, found := slices.BinarySearch(keys, k); !found {
-						return false
-					}
-				}
-				return true
-			})
-		}
+		c.requireAcked("power/", acked)
 		t.Logf("%d writes acknowledged before all three were killed; all present after the restart", len(acked))
 	})
 	t.Run("a client agent keeps serving when its server is killed", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -272,4 +273,76 @@ func others(i int) []int {
 		}
 	}
 	return o
+}
+
+// writer puts keys prefix000000, prefix000001… through the servers in a
+// loop, moving to the next server when one fails, and records the writes
+// that were acknowledged (a failed one's outcome is unknown: not counted).
+type writer struct {
+	mu    sync.Mutex
+	acked []string
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+func (c *cluster) startWriter(prefix string) *writer {
+	w := &writer{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		target := 0
+		for seq := 0; ; seq++ {
+			select {
+			case <-w.quit:
+				return
+			default:
+			}
+			key := fmt.Sprintf("%s%06d", prefix, seq)
+			if err := c.put(target, key, "v"); err != nil {
+				target = (target + 1) % 3
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			w.mu.Lock()
+			w.acked = append(w.acked, key)
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// stop ends the writes and returns the acknowledged keys.
+func (w *writer) stop() []string {
+	close(w.quit)
+	<-w.done
+	return w.acked
+}
+
+// requireAcked waits until every server holds every acknowledged key
+// under prefix, and fails if some server still lacks one after 30 s. Too
+// few acknowledged writes fail the test too: the faults hit no load.
+func (c *cluster) requireAcked(prefix string, acked []string) {
+	c.t.Helper()
+	if len(acked) < 50 {
+		c.t.Fatalf("only %d writes acknowledged: the faults hit no load", len(acked))
+	}
+	for i := range 3 {
+		var missing []string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			keys, ok := c.staleKeys(i, prefix)
+			missing = missing[:0]
+			for _, k := range acked {
+				if _, found := slices.BinarySearch(keys, k); !found {
+					missing = append(missing, k)
+				}
+			}
+			if ok && len(missing) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.t.Fatalf("s%d lacks %d of %d acknowledged writes, e.g. %v", i+1, len(missing), len(acked), missing[:min(5, len(missing))])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
