@@ -108,7 +108,7 @@ func (r *remote) dial(ctx context.Context) (net.Conn, error) {
 // sends to a server. It bounds each request (deadline), and when one fails
 // without an answer — the server died or stopped answering — it moves the
 // client to the next server, so the next request does not wait on the
-// same one.
+// same one, and asks a read once more there.
 type failoverTransport struct {
 	r    *remote
 	base *http.Transport
@@ -116,22 +116,35 @@ type failoverTransport struct {
 
 func (t *failoverTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := t.r
-	r.mu.Lock()
-	using := r.current
-	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(req.Context(), r.deadline(req))
-	resp, err := t.base.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		cancel()
-		if req.Context().Err() == nil { // not the caller giving up
-			r.failover(using, err)
+	for attempt := 1; ; attempt++ {
+		r.mu.Lock()
+		using := r.current
+		r.mu.Unlock()
+		ctx, cancel := context.WithTimeout(req.Context(), r.deadline(req))
+		resp, err := t.base.RoundTrip(req.WithContext(ctx))
+		if err == nil {
+			// The deadline covers reading the body too; it ends when the
+			// body is closed.
+			resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			return resp, nil
 		}
-		return nil, err
+		cancel()
+		if req.Context().Err() != nil { // the caller gave up
+			return nil, err
+		}
+		r.failover(using, err)
+		// A read is asked once more, of the next server; a write's outcome
+		// is unknown, so it is the caller's to retry.
+		if attempt > 1 || !retryable(req) {
+			return nil, err
+		}
 	}
-	// The deadline covers reading the body too; it ends when the body is
-	// closed.
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
-	return resp, nil
+}
+
+// retryable reports whether a request that got no answer may be sent
+// again: a read without a body.
+func retryable(req *http.Request) bool {
+	return (req.Method == http.MethodGet || req.Method == http.MethodHead) && (req.Body == nil || req.Body == http.NoBody)
 }
 
 // cancelOnClose releases a request's deadline when its body is closed.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,19 +107,31 @@ func TestClientMovesOffASilentServer(t *testing.T) {
 	r.timeout = 300 * time.Millisecond
 	t.Cleanup(func() { r.client.Transport.(*failoverTransport).base.CloseIdleConnections() })
 
+	// A write gets an error after the deadline: its outcome is unknown.
 	start := time.Now()
 	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/status/leader", nil))
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v1/kv/k", strings.NewReader("v")))
 	if rec.Code == http.StatusOK {
 		t.Fatalf("a silent server answered: %d %s", rec.Code, rec.Body)
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the request to the silent server took %v, deadline 300ms", took)
 	}
+	// The next request goes to the other server.
 	rec = httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/status/leader", nil))
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/v1/kv/k", strings.NewReader("v")))
 	if rec.Code != http.StatusOK {
-		t.Fatalf("the next request = %d %s, want it answered by the other server", rec.Code, rec.Body)
+		t.Fatalf("the next write = %d %s, want it answered by the other server", rec.Code, rec.Body)
+	}
+
+	// A read is asked of the next server at once: the caller gets its answer.
+	r = newRemote([]string{silent, srv.Server().Self().Addr}, "c1", slog.New(slog.DiscardHandler))
+	r.timeout = 300 * time.Millisecond
+	t.Cleanup(func() { r.client.Transport.(*failoverTransport).base.CloseIdleConnections() })
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/kv/k", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("a read with the silent server first = %d %s, want the other server's answer", rec.Code, rec.Body)
 	}
 	var peers []string
 	if err := r.getJSON(context.Background(), "/v1/status/peers", &peers); err != nil || len(peers) != 1 {

@@ -211,12 +211,9 @@ func (c *cluster) put(i int, key, value string) error {
 }
 
 // putURL sends a KV PUT and reports whether it was acknowledged.
-func (c *cluster) putURL(url, value string) error { return putWith(c.http, url, value) }
-
-// putWith is putURL through client.
-func putWith(client *http.Client, url, value string) error {
+func (c *cluster) putURL(url, value string) error {
 	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(value))
-	resp, err := client.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
 	}
