@@ -88,7 +88,7 @@ func (r *remote) dial(ctx context.Context) (net.Conn, error) {
 	for i := range servers {
 		k := (start + i) % len(servers)
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		c, err := raftstore.DialHTTP(actx, raftstore.TCP{}, servers[k])
+		c, err := raftstore.DialHTTP(actx, forwardNet{}, servers[k])
 		cancel()
 		if err == nil {
 			if k != start {

@@ -1,6 +1,7 @@
 package dockertest
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -144,6 +145,35 @@ func TestClusterInContainers(t *testing.T) {
 		if err := c.putURL(c.clientURL(ci, "/v1/kv/client/cut-before"), "x"); err != nil {
 			t.Fatalf("write through the client agent: %v", err)
 		}
+		// A blocking query waiting on that server when it is cut off (as
+		// consul-template's would be) must not wait out its 5 minutes on
+		// a dead connection.
+		if err := c.putURL(c.clientURL(ci, "/v1/kv/client/watched"), "0"); err != nil {
+			t.Fatal(err)
+		}
+		idx := c.index(c.clientURL(ci, "/v1/kv/client/watched"))
+		type answer struct {
+			value string
+			err   error
+		}
+		blocked := make(chan answer, 1)
+		go func() {
+			var v []struct{ Value []byte }
+			resp, err := (&http.Client{Timeout: 3 * time.Minute}).Get(c.clientURL(ci, fmt.Sprintf("/v1/kv/client/watched?index=%d&wait=5m", idx)))
+			if err == nil {
+				err = json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+			}
+			if err == nil && len(v) != 1 {
+				err = fmt.Errorf("%d entries", len(v))
+			}
+			if err != nil {
+				blocked <- answer{err: err}
+				return
+			}
+			blocked <- answer{value: string(v[0].Value)}
+		}()
+		time.Sleep(500 * time.Millisecond) // the query reaches the server and waits
 		mustDocker(t, "network", "disconnect", c.network, c.names[first])
 		defer func() {
 			docker("network", "connect", "--ip", c.ips[first], c.network, c.names[first])
@@ -167,6 +197,20 @@ func TestClusterInContainers(t *testing.T) {
 		}
 		if err := c.putURL(c.clientURL(ci, "/v1/kv/client/cut-after"), "y"); err != nil {
 			t.Fatalf("a write through the client agent after it moved: %v", err)
+		}
+		// The change the blocking query waits for, written through a
+		// server of the majority.
+		if err := c.put(others(first)[0], "client/watched", "1"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case a := <-blocked:
+			if a.err != nil || a.value != "1" {
+				t.Fatalf("the blocking query answered %q, %v; want the new value", a.value, a.err)
+			}
+			t.Logf("the blocking query answered the change %v after its server was cut off", time.Since(cut).Round(time.Millisecond))
+		case <-time.After(60 * time.Second):
+			t.Fatalf("the blocking query still waits %v after its server was cut off", time.Since(cut).Round(time.Second))
 		}
 	})
 	t.Run("the CLI and snapshots work in an image FROM scratch", func(t *testing.T) {

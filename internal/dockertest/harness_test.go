@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -223,6 +224,21 @@ func (c *cluster) putURL(url, value string) error {
 		return fmt.Errorf("PUT %s: %s: %s", url, resp.Status, body)
 	}
 	return nil
+}
+
+// index returns the X-Consul-Index of a GET of url.
+func (c *cluster) index(url string) uint64 {
+	c.t.Helper()
+	resp, err := c.http.Get(url)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	idx, err := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
+	if err != nil || idx == 0 {
+		c.t.Fatalf("GET %s: X-Consul-Index %q", url, resp.Header.Get("X-Consul-Index"))
+	}
+	return idx
 }
 
 // staleKeys lists the keys under prefix that server i holds itself.
