@@ -242,26 +242,34 @@ func (l *returnListener) give(c net.Conn) {
 // connReturner routes a connection back to the listener that accepted it.
 type connReturner struct {
 	mu        sync.Mutex
-	listeners map[string]*returnListener // by local address
+	listeners []*returnListener
 }
 
 func (r *connReturner) add(l *returnListener) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.listeners == nil {
-		r.listeners = map[string]*returnListener{}
-	}
-	r.listeners[l.Addr().String()] = l
+	r.listeners = append(r.listeners, l)
 }
 
-// Return implements httpapi.ConnReturner.
+// Return implements httpapi.ConnReturner. The listener is the one on the
+// connection's local port whose address is the connection's, or a
+// wildcard (0.0.0.0, ::): a listener on a wildcard address accepts
+// connections whose local address is a specific one.
 func (r *connReturner) Return(c net.Conn) {
+	local, _ := c.LocalAddr().(*net.TCPAddr)
 	r.mu.Lock()
-	l := r.listeners[c.LocalAddr().String()]
+	var to *returnListener
+	for _, l := range r.listeners {
+		la, ok := l.Addr().(*net.TCPAddr)
+		if ok && local != nil && la.Port == local.Port && (la.IP.IsUnspecified() || la.IP.Equal(local.IP)) {
+			to = l
+			break
+		}
+	}
 	r.mu.Unlock()
-	if l == nil {
+	if to == nil {
 		_ = c.Close()
 		return
 	}
-	l.give(c)
+	to.give(c)
 }

@@ -71,7 +71,22 @@ func TestShutdownEndsBlockingQueries(t *testing.T) {
 // and, once answered, its connection serves the next request: three
 // blocking rounds and a plain read all go over one connection.
 func TestParkedBlockingQueriesKeepTheirConnection(t *testing.T) {
-	a := startDev(t)
+	for _, tc := range []struct{ name, client string }{
+		{"loopback listener", "127.0.0.1"},
+		// A wildcard listener accepts connections whose local address
+		// is a specific one: the connection must still find its way back.
+		{"wildcard listener", "0.0.0.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testParkedKeepConnection(t, startDev(t, "-client", tc.client)) })
+	}
+}
+
+func testParkedKeepConnection(t *testing.T, a *Agent) {
+	_, port, err := net.SplitHostPort(a.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", port)
 	var dials atomic.Int32
 	tr := &http.Transport{
 		MaxConnsPerHost: 1,
@@ -82,7 +97,7 @@ func TestParkedBlockingQueriesKeepTheirConnection(t *testing.T) {
 		},
 	}
 	defer tr.CloseIdleConnections()
-	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Transport: tr})
+	c, err := api.NewClient(&api.Config{Address: addr, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
