@@ -106,7 +106,15 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	if a.server != nil {
 		internal := apiCfg
 		internal.Internal = true
-		a.server.ServeHTTP(endBlockingOnStop(a.stopCtx, httpapi.New(internal, deps)))
+		// Blocking queries client agents forward wait parked here too: a
+		// server holds those of every client agent.
+		ideps := deps
+		ideps.Conns = &a.conns
+		a.server.ServeHTTP(endBlockingOnStop(a.stopCtx, httpapi.New(internal, ideps)), func(ln net.Listener) net.Listener {
+			rl := newReturnListener(ln)
+			a.conns.add(rl)
+			return rl
+		})
 	}
 	public := deps
 	public.Conns = &a.conns // blocking queries on the HTTP port wait parked

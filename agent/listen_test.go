@@ -1,15 +1,21 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/beacon-sd/beacon/raftstore"
 )
 
 // TestShutdownEndsBlockingQueries: a shutdown does not wait for blocking
@@ -132,5 +138,72 @@ func testParkedKeepConnection(t *testing.T, a *Agent) {
 	}
 	if n := dials.Load(); n != 1 {
 		t.Fatalf("%d connections dialled, want 1: a parked query's connection was not handed back", n)
+	}
+}
+
+// Blocking queries that client agents forward to a server's server port
+// wait parked there as on the HTTP port: a server holds those of every
+// client agent, so a goroutine each would add up. 200 waiting queries
+// must not cost 200 goroutines, and each connection must serve a next
+// request after its answer.
+func TestServerPortParksBlockingQueries(t *testing.T) {
+	a := startDev(t)
+	c := consulClient(t, a)
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("0")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, meta, err := c.KV().Get("k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const queries = 200
+	before := runtime.NumGoroutine()
+	conns := make([]net.Conn, queries)
+	readers := make([]*bufio.Reader, queries)
+	for i := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		conn, err := raftstore.DialHTTP(ctx, raftstore.TCP{}, a.Server().Self().Addr)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /v1/kv/k?index=%d&wait=30s HTTP/1.1\r\nHost: beacon-server\r\n\r\n", meta.LastIndex)
+		conns[i], readers[i] = conn, bufio.NewReader(conn)
+	}
+	// Give the server time to take every query; then count.
+	var grew int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		grew = runtime.NumGoroutine() - before
+		if grew < queries/4 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if grew >= queries/4 {
+		t.Fatalf("%d goroutines more with %d blocking queries waiting on the server port: they are not parked", grew, queries)
+	}
+	if _, err := c.KV().Put(&api.KVPair{Key: "k", Value: []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, conn := range conns {
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"Value":"MQ=="`) {
+			t.Fatalf("query %d answered %s %s, want the new value", i, resp.Status, body)
+		}
+		// The connection was handed back: it serves another request.
+		fmt.Fprintf(conn, "GET /v1/status/leader HTTP/1.1\r\nHost: beacon-server\r\n\r\n")
+		resp, err = http.ReadResponse(readers[i], nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("query %d: the connection's next request: %v %v", i, resp, err)
+		}
+		resp.Body.Close()
 	}
 }

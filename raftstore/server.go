@@ -331,15 +331,20 @@ func (s *Server) awaitFor(d time.Duration, f raft.Future) error {
 }
 
 // ServeHTTP serves h to the connections that announce ProtoHTTP on the
-// server port (client agents forwarding API requests). Call it once.
-func (s *Server) ServeHTTP(h http.Handler) {
+// server port (client agents forwarding API requests). Call it once. wrap,
+// if not nil, wraps the listener h's server accepts from (the agent's
+// gives back connections of parked blocking queries).
+func (s *Server) ServeHTTP(h http.Handler, wrap func(net.Listener) net.Listener) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped || s.http != nil {
 		return
 	}
 	s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	ln := newHTTPListener(s.mux)
+	var ln net.Listener = newHTTPListener(s.mux)
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
