@@ -21,11 +21,14 @@ import (
 	"github.com/beacon-sd/beacon/agent"
 	"github.com/beacon-sd/beacon/configs"
 	"github.com/beacon-sd/beacon/internal/bench/benchproc"
+	"github.com/beacon-sd/beacon/raftstore"
 )
 
 var memProfile = flag.String("block-memprofile", "", "write the agent's heap profile with every query blocked to this file")
 
 var blockClient = flag.String("block-client", "", "internal: hold blocking queries against this address (child process)")
+
+var blockPort = flag.String("block-port", "http", "where the blocking queries wait: http (the agent's HTTP port, as applications use it) or server (its server port, as client agents forward them)")
 
 // blockingBench runs a dev agent in this process and n blocking queries on
 // n different keys from a child process (each side then needs only n file
@@ -49,9 +52,17 @@ func blockingBench(n int) {
 	}
 	addr := a.HTTPAddr()
 	idx := kvIndex(addr)
+	queryAddr := addr
+	switch *blockPort {
+	case "http":
+	case "server":
+		queryAddr = a.Server().Self().Addr
+	default:
+		log.Fatalf("-block-port %q: want http or server", *blockPort)
+	}
 	base := goMemory()
 
-	child := exec.Command(os.Args[0], "-block-client", addr, "-watchers", strconv.Itoa(n))
+	child := exec.Command(os.Args[0], "-block-client", queryAddr, "-block-port", *blockPort, "-watchers", strconv.Itoa(n))
 	child.Stderr = os.Stderr
 	stdin, _ := child.StdinPipe()
 	stdout, _ := child.StdoutPipe()
@@ -90,7 +101,7 @@ func blockingBench(n int) {
 	others := expect("others")
 	fmt.Fprintln(stdin, "quit")
 	child.Wait()
-	fmt.Printf("\nblocking queries: %d on %d keys, one dev agent (in this process; the clients in a child process)\n", n, n)
+	fmt.Printf("\nblocking queries: %d on %d keys on the agent's %s port, one dev agent (in this process; the clients in a child process)\n", n, n, *blockPort)
 	per := func(a, b uint64) float64 { return (float64(b) - float64(a)) / float64(n) / 1024 }
 	fmt.Printf("  agent Go heap+stacks in use: %.1f MB alone, %.1f MB with %d idle keep-alive connections, %.1f MB with a blocking query on each\n", float64(base.total())/1e6, float64(idle.total())/1e6, n, float64(blocked.total())/1e6)
 	fmt.Printf("  memory per waiting query, its connection included: %.2f KB (heap %.2f + stack %.2f); an idle keep-alive connection: %.2f KB\n", per(base.total(), blocked.total()), per(base.heap, blocked.heap), per(base.stack, blocked.stack), per(base.total(), idle.total()))
@@ -137,6 +148,11 @@ func runBlockClient(addr string, n int) {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			log.Fatalf("dial %d: %v", i, err)
+		}
+		if *blockPort == "server" { // announce HTTP on the server port, as client agents do
+			if _, err := c.Write([]byte{raftstore.ProtoHTTP}); err != nil {
+				log.Fatalf("dial %d: %v", i, err)
+			}
 		}
 		conns[i] = c
 	}
