@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -77,6 +79,7 @@ func New(cfg configs.Config, log *slog.Logger) (a *Agent, err error) {
 	apiCfg.Datacenter, apiCfg.NodeName, apiCfg.EnableDebug = cfg.Datacenter, cfg.NodeName, cfg.EnableDebug
 	if !cfg.Dev {
 		apiCfg.SpoolDir = cfg.DataDir
+		removeSpooled(cfg.DataDir, log)
 	}
 	deps := httpapi.Deps{Metrics: tel, Logger: log, Stop: a.stopCtx.Done()}
 	if cfg.Server {
@@ -318,4 +321,16 @@ func (a *Agent) Shutdown(ctx context.Context, leave bool) error {
 // caller's: it owns the logger.)
 func (a *Agent) Reload(cfg configs.Config) error {
 	return a.reloadLocal(cfg)
+}
+
+// removeSpooled deletes snapshots spooled in dir (see
+// httpapi.Config.SpoolDir and raftstore's Restore) that a crash left
+// behind: they are temporary, and each may be as large as the catalog.
+func removeSpooled(dir string, log *slog.Logger) {
+	left, _ := filepath.Glob(filepath.Join(dir, "beacon-*.snap"))
+	for _, f := range left {
+		if err := os.Remove(f); err != nil {
+			log.Warn("removing a spooled snapshot left behind", "file", f, "error", err)
+		}
+	}
 }

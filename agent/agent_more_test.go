@@ -238,10 +238,19 @@ func BenchmarkDevAgentStartup(b *testing.B) {
 }
 
 // A server agent spools snapshots in its data dir, not the system's
-// temporary directory: a container built FROM scratch has none.
+// temporary directory: a container built FROM scratch has none. Spooled
+// files a crash left behind are removed when the agent starts.
 func TestSnapshotWithoutTempDir(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", filepath.Join(dir, "no-such-dir"))
+	// One a crash left behind: the agent removes it when it starts.
+	leftover := filepath.Join(dir, "data", "beacon-snapshot-123.snap")
+	if err := os.MkdirAll(filepath.Dir(leftover), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(leftover, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := configs.Load([]string{"-server", "-bootstrap-expect", "1", "-node", "n1", "-data-dir", filepath.Join(dir, "data"), "-bind", "127.0.0.1", "-http-port", "0", "-server-port", "0", "-dns-port", "-1"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
