@@ -43,6 +43,7 @@ func main() {
 	flag.IntVar(&maxAppend, "max-append-entries", raftstore.DefaultConfig().MaxAppendEntries, "raft MaxAppendEntries for the cluster")
 	flag.DurationVar(&snapshotInterval, "snapshot-interval", raftstore.DefaultConfig().SnapshotInterval, "raft SnapshotInterval for the cluster")
 	flag.DurationVar(&timeline, "timeline", 0, "print each measurement's writes per interval of this length (ops, p50, max latency), to find stalls")
+	flag.IntVar(&keySpace, "keys", 0, "write over this many distinct keys, cycling (0: every write a new key, so the catalog grows all run)")
 	flag.StringVar(&stallDump, "stall-dump", "", "when no write completes for 80 ms, write the goroutines (pprof, aggregated) to stall-N.txt in this directory (at most 5 per measurement)")
 	flag.Parse()
 	if *showMetrics {
@@ -276,6 +277,7 @@ var (
 	snapshotInterval time.Duration
 	timeline         time.Duration
 	stallDump        string
+	keySpace         int
 	withBaseline     bool
 	viaFollower      bool
 )
@@ -347,6 +349,9 @@ func (c *cluster) stop() {
 
 func replicated(c *cluster, via *raftstore.Server, n int, d time.Duration) result {
 	return measure(n, d, func(_, seq int) error {
+		if keySpace > 0 {
+			seq %= keySpace
+		}
 		cmd := &catalog.KVRequest{Op: catalog.KVSet, Entry: catalog.KVEntry{Key: string(key16Text(seq)), Value: value256}}
 		_, err := via.Apply(context.Background(), cmd)
 		return err
