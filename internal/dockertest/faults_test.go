@@ -109,6 +109,41 @@ func TestClusterInContainers(t *testing.T) {
 		c.requireAcked("power/", acked)
 		t.Logf("%d writes acknowledged before all three were killed; all present after the restart", len(acked))
 	})
+	t.Run("a server whose data is lost rejoins and catches up", func(t *testing.T) {
+		// A disk replaced: a follower's container is recreated with an
+		// empty data dir, same name and address, without an operator
+		// removing it first. It must join the cluster it belonged to
+		// (not bootstrap another) and receive everything.
+		c.t = t
+		l := c.waitLeader(nil)
+		f := others(l)[0]
+		want, ok := c.staleKeys(l, "")
+		if !ok || len(want) == 0 {
+			t.Fatalf("the leader's keys: %d, %v", len(want), ok)
+		}
+		mustDocker(t, "rm", "-f", c.names[f])
+		c.runServer(f)
+		c.waitLeader(nil)
+		c.eventually(fmt.Sprintf("s%d, started empty, to hold the leader's %d keys", f+1, len(want)), 60*time.Second, func() bool {
+			keys, ok := c.staleKeys(f, "")
+			if !ok || len(keys) < len(want) {
+				return false
+			}
+			for _, k := range want {
+				if _, found := slices.BinarySearch(keys, k); !found {
+					return false
+				}
+			}
+			return true
+		})
+		var peers []string
+		if !c.getJSON(c.url(l, "/v1/status/peers"), &peers) || len(peers) != 3 {
+			t.Fatalf("peers after the rejoin: %v", peers)
+		}
+		if err := c.put(f, "rejoined/k", "v"); err != nil {
+			t.Fatalf("a write through the rejoined server: %v", err)
+		}
+	})
 	t.Run("a client agent keeps serving when its server is killed", func(t *testing.T) {
 		c.t = t
 		l := c.waitLeader(nil)

@@ -71,6 +71,7 @@ type cluster struct {
 	prefix  string   // the network's addresses without their last number
 	names   []string // container names: s1..s3, then client agents
 	ips     []string // the servers' addresses
+	joins   []string // -retry-join flags naming every server
 	http    *http.Client
 }
 
@@ -131,14 +132,21 @@ func startCluster(t *testing.T) *cluster {
 		c.ips = append(c.ips, fmt.Sprintf("%s%d", c.prefix, 11+i))
 		joins = append(joins, "-retry-join", c.ips[i]+":8300")
 	}
-	for i, name := range c.names {
-		args := []string{"run", "-d", "--label", label, "--name", name, "--network", c.network, "--ip", c.ips[i], c.image,
-			"agent", "-server", "-node", fmt.Sprintf("s%d", i+1), "-data-dir", "/data", "-bootstrap-expect", "3",
-			"-bind", c.ips[i], "-client", "0.0.0.0"}
-		mustDocker(t, append(args, joins...)...)
+	c.joins = joins
+	for i := range c.names {
+		c.runServer(i)
 	}
 	c.waitLeader(nil)
 	return c
+}
+
+// runServer starts server i's container (a new one: empty data).
+func (c *cluster) runServer(i int) {
+	c.t.Helper()
+	args := []string{"run", "-d", "--label", label, "--name", c.names[i], "--network", c.network, "--ip", c.ips[i], c.image,
+		"agent", "-server", "-node", fmt.Sprintf("s%d", i+1), "-data-dir", "/data", "-bootstrap-expect", "3",
+		"-bind", c.ips[i], "-client", "0.0.0.0"}
+	mustDocker(c.t, append(args, c.joins...)...)
 }
 
 // startClient starts a client agent (no Raft) named name whose -retry-join
