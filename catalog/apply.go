@@ -167,6 +167,9 @@ type applier struct {
 	ev      eventState
 	indexes map[string]uint64 // index keys to write at commit
 	changes changeSet
+	// kvWrites are this transaction's writes of KV keys, for the KV
+	// cache once it commits.
+	kvWrites map[string]kvWrite
 }
 
 func (s *Store) newApplier() *applier {
@@ -199,6 +202,7 @@ func (a *applier) commit(final bool) error {
 	if err := a.txn.Commit(); err != nil {
 		return err
 	}
+	a.commitKVWrites()
 	a.s.ev = a.ev
 	if final {
 		a.s.applied.Store(a.idx)
@@ -264,7 +268,10 @@ func (a *applier) bumpNodeServices(node string) error {
 }
 
 // get decodes the value at key into v.
-func (a *applier) get(key []byte, v any) (bool, error) { return getValue(a.txn, key, v) }
+func (a *applier) get(key []byte, v any) (bool, error) {
+	_, found, err := a.load(key, v)
+	return found, err
+}
 
 // put encodes v and stores it at key.
 func (a *applier) put(key []byte, v any) error {
@@ -282,11 +289,21 @@ func (a *applier) set(key, val []byte) error {
 	if int64(len(val)) > a.s.maxValue {
 		return badger.ErrTxnTooBig
 	}
-	return a.txn.Set(key, val)
+	if err := a.txn.Set(key, val); err != nil {
+		return err
+	}
+	a.noteKVWrite(key, val, false)
+	return nil
 }
 
 // del deletes key.
-func (a *applier) del(key []byte) error { return a.txn.Delete(key) }
+func (a *applier) del(key []byte) error {
+	if err := a.txn.Delete(key); err != nil {
+		return err
+	}
+	a.noteKVWrite(key, nil, true)
+	return nil
+}
 
 // setEmpty stores an index entry: a key with an empty value.
 func (a *applier) setEmpty(key []byte) error { return a.set(key, nil) }

@@ -35,7 +35,7 @@ func (a *applier) kv(r *KVRequest) (ok bool, err error) {
 
 // load decodes the value at key into v and also returns its encoding.
 func (a *applier) load(key []byte, v any) ([]byte, bool, error) {
-	raw, found, err := getRaw(a.txn, key)
+	raw, found, err := a.getRaw(key)
 	if !found || err != nil {
 		return nil, false, err
 	}

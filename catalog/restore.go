@@ -92,6 +92,7 @@ func checkSnapshot(r io.Reader) (uint64, error) {
 // replaceAll replaces the database's contents with the (checked) snapshot
 // in r. The caller holds s.mu exclusively.
 func (s *Store) replaceAll(r io.Reader, index uint64) error {
+	s.kvc.reset() // empty and incomplete: every lookup reads Badger
 	if err := s.setAppliedSynced(0); err != nil {
 		return fmt.Errorf("mark restore in progress: %w", err)
 	}
@@ -104,7 +105,10 @@ func (s *Store) replaceAll(r io.Reader, index uint64) error {
 	if err := s.setAppliedSynced(index); err != nil {
 		return fmt.Errorf("record applied index: %w", err)
 	}
-	return s.loadMeta()
+	if err := s.loadMeta(); err != nil {
+		return err
+	}
+	return s.kvc.fill(s.db)
 }
 
 func (s *Store) setAppliedSynced(index uint64) error {

@@ -18,6 +18,9 @@ type Options struct {
 	Badger BadgerTuning // sizes; writes are never synced (the Raft log is the durable copy)
 	Events EventRetention
 	Logger *slog.Logger // nil → slog.Default()
+	// KVCacheBytes bounds the apply path's copy of the stored KV entries
+	// (see kvcache.go): 0 takes DefaultKVCacheBytes, negative turns it off.
+	KVCacheBytes int64
 }
 
 // EventRetention bounds the event log. Both limits apply; a zero field takes
@@ -73,6 +76,9 @@ type Store struct {
 	// ev is the event log's bookkeeping; only the apply goroutine
 	// (ApplyBatch, Restore) touches it.
 	ev eventState
+	// kvc is the apply path's KV cache; the apply goroutine alone
+	// touches it, as ev.
+	kvc *kvCache
 
 	// mu guards the following fields, and the database's contents against
 	// Restore: View, Snapshot.WriteTo and ApplyBatch hold it shared, Restore
@@ -105,8 +111,16 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog at %q: %w", opts.Dir, err)
 	}
-	s := &Store{db: db, opts: opts, log: opts.Logger, hub: newWatchHub(), maxValue: maxValue}
-	if err := s.loadMeta(); err != nil {
+	budget := opts.KVCacheBytes
+	if budget == 0 {
+		budget = DefaultKVCacheBytes
+	}
+	s := &Store{db: db, opts: opts, log: opts.Logger, hub: newWatchHub(), maxValue: maxValue, kvc: newKVCache(budget)}
+	err = s.loadMeta()
+	if err == nil {
+		err = s.kvc.fill(db)
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open catalog at %q: %w", opts.Dir, err)
 	}

@@ -34,12 +34,13 @@ func (s *Server) Apply(ctx context.Context, cmd catalog.Command) (catalog.Result
 }
 
 // ApplyEncoded is Apply for a command already validated and encoded.
+//
+// Without a deadline in ctx it keeps one of its own, ApplyTimeout from now,
+// as a time rather than a derived context: on the leader's write path a
+// context per write (a timer and a registration with the request's
+// context) cost 3 % of the CPU.
 func (s *Server) ApplyEncoded(ctx context.Context, data []byte) (catalog.Result, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.ApplyTimeout)
-		defer cancel()
-	}
+	deadline := s.applyDeadline(ctx)
 	backoff := time.Millisecond
 	for {
 		var (
@@ -48,10 +49,12 @@ func (s *Server) ApplyEncoded(ctx context.Context, data []byte) (catalog.Result,
 			retry bool
 		)
 		if s.IsLeader() {
-			res, err = s.applyLocal(ctx, data)
+			res, err = s.applyLocal(ctx, deadline, data)
 			retry = errors.Is(err, errNotLeaderLocal)
 		} else if leader := s.Leader().Addr; leader != "" {
-			res, err, retry = s.forwardApply(ctx, leader, data)
+			fctx, cancel := context.WithDeadline(ctx, deadline)
+			res, err, retry = s.forwardApply(fctx, leader, data)
+			cancel()
 		} else {
 			retry = true
 		}
@@ -61,26 +64,37 @@ func (s *Server) ApplyEncoded(ctx context.Context, data []byte) (catalog.Result,
 			}
 			return res, err
 		}
+		wait := min(backoff, time.Until(deadline))
+		if wait <= 0 {
+			return catalog.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, context.DeadlineExceeded)
+		}
+		t := time.NewTimer(wait)
 		select {
-		case <-time.After(backoff):
+		case <-t.C:
 		case <-ctx.Done():
+			t.Stop()
 			return catalog.Result{}, fmt.Errorf("%w: %w", ErrNoLeader, ctx.Err())
 		case <-s.shutdownCh:
+			t.Stop()
 			return catalog.Result{}, ErrShutdown
 		}
 		backoff = min(backoff*2, 100*time.Millisecond)
 	}
 }
 
+// applyDeadline is ctx's deadline, or ApplyTimeout from now if it has none.
+func (s *Server) applyDeadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(s.cfg.ApplyTimeout)
+}
+
 // applyLocal appends data on this server, which believes it is the leader,
 // and waits for the FSM to apply it.
-func (s *Server) applyLocal(ctx context.Context, data []byte) (catalog.Result, error) {
-	timeout := s.cfg.ApplyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
-	f := s.raft.Apply(data, timeout)
-	if err := s.await(ctx, f); err != nil {
+func (s *Server) applyLocal(ctx context.Context, deadline time.Time, data []byte) (catalog.Result, error) {
+	f := s.raft.Apply(data, max(time.Until(deadline), time.Millisecond))
+	if err := s.awaitUntil(ctx, deadline, f); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress):
 			return catalog.Result{}, errNotLeaderLocal

@@ -162,7 +162,7 @@ func (s *Server) ApplyAsLeader(ctx context.Context, cmd catalog.Command) (catalo
 	if !s.IsLeader() {
 		return catalog.Result{}, ErrNotLeader
 	}
-	res, err := s.applyLocal(ctx, data)
+	res, err := s.applyLocal(ctx, s.applyDeadline(ctx), data)
 	if errors.Is(err, errNotLeaderLocal) {
 		return res, ErrNotLeader
 	}

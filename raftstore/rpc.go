@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/rpc"
 	"sync"
+	"time"
 
 	"github.com/beacon-sd/beacon/catalog"
 )
@@ -86,9 +87,7 @@ func (e *rpcEndpoint) Apply(req *ApplyRequest, resp *ApplyResponse) error {
 		resp.NotLeader = true
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.s.cfg.ApplyTimeout)
-	defer cancel()
-	res, err := e.s.applyLocal(ctx, req.Data)
+	res, err := e.s.applyLocal(context.Background(), time.Now().Add(e.s.cfg.ApplyTimeout), req.Data)
 	switch {
 	case errors.Is(err, errNotLeaderLocal):
 		resp.NotLeader = true

@@ -94,7 +94,16 @@ type deferError struct {
 	errCh      chan error
 	responded  bool
 	ShutdownCh chan struct{}
+	// result is the error respond sent, set before the send (beacon
+	// patch): Error returns it when a caller of ErrorCh took the value.
+	result error
 }
+
+// ErrorCh returns the channel the future's error is delivered on, once,
+// for a caller that waits on it in a select with its own channels rather
+// than in a goroutine calling Error (beacon patch). Error still returns the
+// same error afterwards. It does not watch ShutdownCh.
+func (d *deferError) ErrorCh() <-chan error { return d.errCh }
 
 func (d *deferError) init() {
 	d.errCh = make(chan error, 1)
@@ -111,7 +120,12 @@ func (d *deferError) Error() error {
 		panic("waiting for response on nil channel")
 	}
 	select {
-	case d.err = <-d.errCh:
+	case err, ok := <-d.errCh:
+		if !ok {
+			// beacon patch: a caller of ErrorCh took the value.
+			err = d.result
+		}
+		d.err = err
 	case <-d.ShutdownCh:
 		d.err = ErrRaftShutdown
 	}
@@ -125,6 +139,7 @@ func (d *deferError) respond(err error) {
 	if d.responded {
 		return
 	}
+	d.result = err
 	d.errCh <- err
 	close(d.errCh)
 	d.responded = true

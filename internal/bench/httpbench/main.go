@@ -24,6 +24,10 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "wrk run length per row")
 	mode     = flag.String("mode", "all", "all, write, read or block")
 	watchers = flag.Int("watchers", 10000, "blocking queries for -mode block")
+	connsArg = flag.String("conns", "1,16,256", "connection counts for the write rows (comma-separated)")
+	viaFoll  = flag.Bool("via-follower", true, "also write through a follower (256 connections)")
+	debug    = flag.Bool("debug", false, "serve /debug/pprof on the agents (their addresses go to stderr) to profile a run")
+	withBase = flag.Bool("baseline", true, "run the net/http hello baseline beside each write row")
 )
 
 // tmpDir holds the agents' data dirs and the files wrk and the agents read.
@@ -43,7 +47,11 @@ func main() {
 	// wrk opens up to 256 connections from one address: lift the
 	// per-client connection limit (default 200) for the benchmark.
 	limitsFile = filepath.Join(tmpDir, "limits.hcl")
-	if err := os.WriteFile(limitsFile, []byte("limits {\n  http_max_conns_per_client = 20000\n}\n"), 0o644); err != nil {
+	limits := "limits {\n  http_max_conns_per_client = 20000\n}\n"
+	if *debug {
+		limits += "enable_debug = true\n"
+	}
+	if err := os.WriteFile(limitsFile, []byte(limits), 0o644); err != nil {
 		log.Fatal(err)
 	}
 	runner := benchproc.Runner{Bin: *binPath, Args: []string{"-config-file", limitsFile}}
@@ -61,14 +69,27 @@ func main() {
 		servers := runner.Cluster(tmpDir, 3)
 		defer benchproc.StopAll(servers)
 		leader := servers[benchproc.LeaderIndex(servers)]
+		if *debug {
+			for _, p := range servers {
+				fmt.Fprintf(os.Stderr, "agent http://%s/debug/pprof/ leader=%v\n", p.HTTP, p == leader)
+			}
+		}
 		if *mode != "read" {
 			script := writeScript(tmpDir)
-			for _, c := range []int{1, 16, 256} {
-				row(tw, "baseline: net/http hello (PUT 256 B)", c, runWrk(base, c, &script, "/"))
+			for _, f := range strings.Split(*connsArg, ",") {
+				c, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || c < 1 {
+					log.Fatalf("-conns: %q is not a positive connection count", f)
+				}
+				if *withBase {
+					row(tw, "baseline: net/http hello (PUT 256 B)", c, runWrk(base, c, &script, "/"))
+				}
 				row(tw, "PUT /v1/kv (3 servers, leader)", c, runWrk(leader.HTTP, c, &script, "/"))
 			}
-			follower := servers[(benchproc.LeaderIndex(servers)+1)%3]
-			row(tw, "PUT /v1/kv (3 servers, via follower)", 256, runWrk(follower.HTTP, 256, &script, "/"))
+			if *viaFoll {
+				follower := servers[(benchproc.LeaderIndex(servers)+1)%3]
+				row(tw, "PUT /v1/kv (3 servers, via follower)", 256, runWrk(follower.HTTP, 256, &script, "/"))
+			}
 		}
 		if *mode != "write" {
 			registerWeb(leader.HTTP, 10)
