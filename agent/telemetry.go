@@ -23,7 +23,7 @@ type telemetry struct {
 	inmem    *metrics.InmemSink
 	registry *prometheus.Registry
 	prom     http.Handler
-	labels   sync.Map // routeKey → []metrics.Label
+	http     *httpMetrics
 }
 
 var (
@@ -53,6 +53,10 @@ func setupTelemetry(cfg configs.Config) (*telemetry, error) {
 			telemetryErr = fmt.Errorf("metrics: %w", err)
 			return
 		}
+		if t.http, err = newHTTPMetrics(t.registry); err != nil {
+			telemetryErr = fmt.Errorf("api.http metric: %w", err)
+			return
+		}
 		t.prom = promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 		telemetryInst = t
 	})
@@ -71,22 +75,19 @@ func (t *telemetry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	if sum, ok := v.(metrics.MetricsSummary); ok {
+		t.http.addTo(&sum)
+		v = sum
+	}
 	httpapi.WriteJSON(w, r, http.StatusOK, v)
 }
 
 // Request implements httpapi.Metrics: one timing sample per request,
 // labelled by method and route, like Consul's api.http (a summary also
-// counts). The label slices are built once per method and route: this runs
-// on every request.
+// counts). See httpMetrics.
 func (t *telemetry) Request(method, route string, _ int, elapsed time.Duration) {
-	key := routeKey{method, route}
-	labels, ok := t.labels.Load(key)
-	if !ok {
-		labels, _ = t.labels.LoadOrStore(key, []metrics.Label{{Name: "method", Value: method}, {Name: "path", Value: route}})
-	}
-	metrics.AddSampleWithLabels(apiHTTPKey, float32(elapsed.Seconds()*1000), labels.([]metrics.Label))
+	t.http.record(method, route, elapsed.Seconds()*1000, time.Now())
 }
 
 type routeKey struct{ method, route string }
 
-var apiHTTPKey = []string{"api", "http"}
