@@ -15,9 +15,11 @@ import (
 // cacheReplica is one store of TestKVCacheMatchesBadger, with its own
 // KV cache budget, reopened and restored as the test goes.
 type cacheReplica struct {
-	name string
-	opts catalog.Options
-	s    *catalog.Store
+	name   string
+	opts   catalog.Options
+	stress bool                // compact the arena at every chance
+	hash   func([]byte) uint64 // if set, the cache's key hash
+	s      *catalog.Store
 }
 
 func (r *cacheReplica) open(t *testing.T) {
@@ -26,31 +28,35 @@ func (r *cacheReplica) open(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s: Open: %v", r.name, err)
 	}
+	if r.stress {
+		if err := catalog.StressKVCache(s, r.hash); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r.s = s
 }
 
 // TestKVCacheMatchesBadger applies one random stream of KV, session and
 // transaction commands (failing CASes, rolled-back transactions, locks
 // held by sessions that are destroyed, values too large for the cache,
-// no-op rewrites of equal values) to stores whose KV cache is off, on, and
-// so small that it drops entries all the time. Every result and every
+// no-op rewrites of equal values) to stores whose KV cache is off, on,
+// compacting its arena at every chance, hashing most keys onto one slot,
+// and too small to hold more than a few entries or any. Every result and every
 // store's hash must agree after each batch, across reopens (the cache is
 // refilled from disk) and restores (refilled from a snapshot).
 func TestKVCacheMatchesBadger(t *testing.T) {
-	budgets := []struct {
-		name  string
-		bytes int64
-	}{
-		{"off", -1},
-		{"default", 0},
-		{"small", 6 << 10}, // a dozen entries: incomplete, evicting, filled from reads
-		{"tiny", 1},        // never holds anything it reads
+	byLength := func(b []byte) uint64 { return uint64(len(b)) } // most keys collide
+	reps := []*cacheReplica{
+		{name: "off", opts: catalog.Options{KVCacheBytes: -1}},
+		{name: "default", opts: catalog.Options{}},
+		{name: "compacting", opts: catalog.Options{}, stress: true},
+		{name: "colliding", opts: catalog.Options{}, stress: true, hash: byLength},
+		{name: "small", opts: catalog.Options{KVCacheBytes: 600}}, // a few entries: incomplete, filled from reads
+		{name: "tiny", opts: catalog.Options{KVCacheBytes: 1}},    // never holds anything
 	}
-	var reps []*cacheReplica
-	for _, b := range budgets {
-		r := &cacheReplica{name: b.name, opts: catalog.Options{Dir: t.TempDir(), KVCacheBytes: b.bytes}}
+	for _, r := range reps {
+		r.opts.Dir = t.TempDir()
 		r.open(t)
-		reps = append(reps, r)
 	}
 	t.Cleanup(func() {
 		for _, r := range reps {
