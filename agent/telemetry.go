@@ -90,4 +90,3 @@ func (t *telemetry) Request(method, route string, _ int, elapsed time.Duration) 
 }
 
 type routeKey struct{ method, route string }
-

@@ -76,4 +76,6 @@ func TestHTTPMetrics(t *testing.T) {
 	}
 }
 
-func ftoa(f float64) string { return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', 3, 64), "0"), ".") }
+func ftoa(f float64) string {
+	return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(f, 'f', 3, 64), "0"), ".")
+}
