@@ -144,7 +144,9 @@ func measure(n int, d time.Duration, op func(worker, seq int) error) result {
 				s := int(seqGen.Add(1))
 				t0 := time.Now()
 				if err := op(w, s); err != nil {
-					errs.Add(1)
+					if errs.Add(1) <= 3 {
+						fmt.Fprintf(os.Stderr, "storebench: write failed: %v\n", err)
+					}
 					continue
 				}
 				lat = append(lat, time.Since(t0))
