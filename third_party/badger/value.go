@@ -887,12 +887,17 @@ func (vlog *valueLog) write(reqs []*request) error {
 		b := reqs[i]
 		b.Ptrs = b.Ptrs[:0]
 		var written, bytesWritten int
-		valueSizes := make([]int64, 0, len(b.Entries))
+		var valueSizes []int64 // beacon patch: only for dynamic thresholds
+		if vlog.opt.VLogPercentile > 0 {
+			valueSizes = make([]int64, 0, len(b.Entries))
+		}
 		for j := range b.Entries {
 			buf.Reset()
 
 			e := b.Entries[j]
-			valueSizes = append(valueSizes, int64(len(e.Value)))
+			if valueSizes != nil {
+				valueSizes = append(valueSizes, int64(len(e.Value)))
+			}
 			if e.skipVlogAndSetThreshold(vlog.db.valueThreshold()) {
 				b.Ptrs = append(b.Ptrs, valuePointer{})
 				continue
@@ -930,7 +935,13 @@ func (vlog *valueLog) write(reqs []*request) error {
 		y.NumBytesWrittenVlogAdd(vlog.opt.MetricsEnabled, int64(bytesWritten))
 
 		vlog.numEntriesWritten += uint32(written)
-		vlog.db.threshold.update(valueSizes)
+		// beacon patch: feed the value-size histogram only when dynamic
+		// thresholding is on. With VLogPercentile 0 its listener always
+		// computes ValueThreshold again (the histogram's lowest bound),
+		// so each batch woke a goroutine for nothing.
+		if vlog.opt.VLogPercentile > 0 {
+			vlog.db.threshold.update(valueSizes)
+		}
 		// We write to disk here so that all entries that are part of the same transaction are
 		// written to the same vlog file.
 		if err := toDisk(); err != nil {
