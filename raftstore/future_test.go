@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -55,3 +56,57 @@ type noopFSM struct{}
 func (noopFSM) Apply(*raft.Log) any                 { return nil }
 func (noopFSM) Snapshot() (raft.FSMSnapshot, error) { return nil, errors.New("no snapshots") }
 func (noopFSM) Restore(io.ReadCloser) error         { return errors.New("no snapshots") }
+
+// stuckFuture is a future that answers only what is sent on ch.
+type stuckFuture struct{ ch chan error }
+
+func (f stuckFuture) Error() error          { return <-f.ch }
+func (f stuckFuture) ErrorCh() <-chan error { return f.ch }
+
+// TestAwaitUntil checks how a write's wait for raft ends: with the
+// future's answer, the caller's context, the server's shutdown, or its
+// deadline, noticed within a tick.
+func TestAwaitUntil(t *testing.T) {
+	errBoom := errors.New("boom")
+	tests := []struct {
+		name     string
+		deadline time.Duration // from the start; 0: none
+		act      func(f stuckFuture, cancel context.CancelFunc, shutdown func())
+		want     error
+	}{
+		{"answer", time.Minute, func(f stuckFuture, _ context.CancelFunc, _ func()) { f.ch <- errBoom }, errBoom},
+		{"context", time.Minute, func(_ stuckFuture, cancel context.CancelFunc, _ func()) { cancel() }, context.Canceled},
+		{"shutdown", 0, func(_ stuckFuture, _ context.CancelFunc, shutdown func()) { shutdown() }, ErrShutdown},
+		{"deadline", 300 * time.Millisecond, func(stuckFuture, context.CancelFunc, func()) {}, context.DeadlineExceeded},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Server{tick: newTick(), shutdownCh: make(chan struct{})}
+			stopTick := make(chan struct{})
+			defer close(stopTick)
+			go s.tick.run(stopTick)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			f := stuckFuture{ch: make(chan error, 1)}
+			start := time.Now()
+			var deadline time.Time
+			if tc.deadline > 0 {
+				deadline = start.Add(tc.deadline)
+			}
+			done := make(chan error, 1)
+			go func() { done <- s.awaitUntil(ctx, deadline, f) }()
+			tc.act(f, cancel, func() { close(s.shutdownCh) })
+			select {
+			case err := <-done:
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("awaitUntil = %v, want %v", err, tc.want)
+				}
+				if tc.want == context.DeadlineExceeded && time.Since(start) < tc.deadline {
+					t.Fatalf("gave up after %v, before its deadline of %v", time.Since(start), tc.deadline)
+				}
+			case <-time.After(tc.deadline + 5*time.Second):
+				t.Fatalf("awaitUntil still waiting %v after its deadline", 5*time.Second)
+			}
+		})
+	}
+}

@@ -61,6 +61,7 @@ type Server struct {
 	hook        func(leading bool)
 	hookLeading bool
 	shutdownCh  chan struct{}
+	tick        *tick // write deadlines' coarse clock
 	wg          sync.WaitGroup
 
 	// mu guards known, bootstrapSet and stopped.
@@ -89,6 +90,7 @@ func New(cfg Config) (s *Server, err error) {
 		notifyCh:   make(chan bool, 16),
 		shutdownCh: make(chan struct{}),
 		known:      make(map[string]Peer),
+		tick:       newTick(),
 	}
 	var closers []func()
 	defer func() {
@@ -112,9 +114,13 @@ func New(cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	s.mux.start()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.monitorLeadership()
 	go s.joinLoop()
+	go func() {
+		defer s.wg.Done()
+		s.tick.run(s.shutdownCh)
+	}()
 	return s, nil
 }
 
@@ -314,10 +320,11 @@ func (s *Server) await(ctx context.Context, f raft.Future) error {
 }
 
 // awaitUntil is await that also gives up at deadline (none if zero) with
-// context.DeadlineExceeded: a timer, cheaper on the write path than a
-// context of its own. The patched raft's futures are awaited in the select
-// itself; any other future in a goroutine, which is left behind if the
-// wait ends first and ends if raft ever resolves the future.
+// context.DeadlineExceeded, noticed at the next tick of s.tick: cheaper on
+// the write path than a context or a timer per write. The patched raft's
+// futures are awaited in the select itself; any other future in a
+// goroutine, which is left behind if the wait ends first and ends if raft
+// ever resolves the future.
 func (s *Server) awaitUntil(ctx context.Context, deadline time.Time, f raft.Future) error {
 	var errCh <-chan error
 	if fc, ok := f.(errorChFuture); ok {
@@ -328,21 +335,24 @@ func (s *Server) awaitUntil(ctx context.Context, deadline time.Time, f raft.Futu
 		go func() { done <- f.Error() }()
 		errCh = done
 	}
-	var timeout <-chan time.Time
+	var tick <-chan struct{}
 	if !deadline.IsZero() {
-		t := time.NewTimer(time.Until(deadline))
-		defer t.Stop()
-		timeout = t.C
+		tick = s.tick.C()
 	}
-	select {
-	case err := <-errCh:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timeout:
-		return context.DeadlineExceeded
-	case <-s.shutdownCh:
-		return ErrShutdown
+	for {
+		select {
+		case err := <-errCh:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick:
+			if !time.Now().Before(deadline) {
+				return context.DeadlineExceeded
+			}
+			tick = s.tick.C()
+		case <-s.shutdownCh:
+			return ErrShutdown
+		}
 	}
 }
 

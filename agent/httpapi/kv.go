@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -95,8 +96,7 @@ func (a *API) kvGet(w http.ResponseWriter, r *http.Request, key string) {
 }
 
 // uintParam parses an optional unsigned query parameter; Consul's messages.
-func uintParam(r *http.Request, name, msg string) (uint64, bool, error) {
-	q := r.URL.Query()
+func uintParam(q url.Values, name, msg string) (uint64, bool, error) {
 	if !q.Has(name) {
 		return 0, false, nil
 	}
@@ -113,12 +113,12 @@ func (a *API) kvPut(w http.ResponseWriter, r *http.Request, key string) {
 		return
 	}
 	q := r.URL.Query()
-	flags, _, err := uintParam(r, "flags", "Invalid flags")
+	flags, _, err := uintParam(q, "flags", "Invalid flags")
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	cas, hasCAS, err := uintParam(r, "cas", "Invalid CAS index")
+	cas, hasCAS, err := uintParam(q, "cas", "Invalid CAS index")
 	if err != nil {
 		writeError(w, err)
 		return
@@ -146,7 +146,7 @@ func (a *API) kvPut(w http.ResponseWriter, r *http.Request, key string) {
 
 func (a *API) kvDelete(w http.ResponseWriter, r *http.Request, key string) {
 	q := r.URL.Query()
-	cas, hasCAS, err := uintParam(r, "cas", "Invalid CAS index")
+	cas, hasCAS, err := uintParam(q, "cas", "Invalid CAS index")
 	if err != nil {
 		writeError(w, err)
 		return
