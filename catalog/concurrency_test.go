@@ -15,15 +15,7 @@ import (
 func TestConcurrentReadersDuringApplyAndRestore(t *testing.T) {
 	src := newHarness(t)
 	populate(src)
-	sn, err := src.s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snap bytes.Buffer
-	if _, err := sn.WriteTo(&snap); err != nil {
-		t.Fatal(err)
-	}
-	sn.Close()
+	snap := snapshotBytes(t, src.s)
 
 	h := newHarness(t)
 	stop := make(chan struct{})
@@ -75,7 +67,7 @@ func TestConcurrentReadersDuringApplyAndRestore(t *testing.T) {
 			}()
 		}
 		if i%100 == 99 {
-			if err := h.s.Restore(bytes.NewReader(snap.Bytes())); err != nil {
+			if err := h.s.Restore(bytes.NewReader(snap)); err != nil {
 				t.Fatal(err)
 			}
 			h.idx = h.s.AppliedIndex()

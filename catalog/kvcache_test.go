@@ -186,16 +186,7 @@ func TestKVCacheMatchesBadger(t *testing.T) {
 				r.open(t)
 			}
 		case round%200 == 49: // remember this state
-			sn, err := reps[0].s.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buf bytes.Buffer
-			if _, err := sn.WriteTo(&buf); err != nil {
-				t.Fatal(err)
-			}
-			sn.Close()
-			snap = buf.Bytes()
+			snap = snapshotBytes(t, reps[0].s)
 		case round%200 == 99: // every store goes back to it: caches refill from the snapshot
 			for _, r := range reps {
 				if err := r.s.Restore(bytes.NewReader(snap)); err != nil {

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -143,4 +144,19 @@ func sessionCreate(id, node string, lockDelay time.Duration, behavior string, ch
 
 func sessionDestroy(id string) *catalog.SessionRequest {
 	return &catalog.SessionRequest{Op: catalog.SessionDestroy, Session: catalog.Session{ID: id}}
+}
+
+// snapshotBytes returns a snapshot of s, written out.
+func snapshotBytes(t testing.TB, s *catalog.Store) []byte {
+	t.Helper()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	var buf bytes.Buffer
+	if _, err := sn.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

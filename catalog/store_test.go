@@ -151,16 +151,7 @@ func TestSnapshotRestore(t *testing.T) {
 func TestRestoreRejectsCorruptSnapshot(t *testing.T) {
 	src := newHarness(t)
 	populate(src)
-	sn, err := src.s.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sn.Close()
-	var buf bytes.Buffer
-	if _, err := sn.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	good := buf.Bytes()
+	good := snapshotBytes(t, src.s)
 	flip := func(i int) []byte {
 		b := bytes.Clone(good)
 		b[i] ^= 0x40
