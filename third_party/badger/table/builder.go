@@ -6,8 +6,10 @@
 package table
 
 import (
+	"bufio"
 	"crypto/aes"
 	"errors"
+	"io"
 	"math"
 	"runtime"
 	"sync"
@@ -409,6 +411,28 @@ type buildData struct {
 	checksum  []byte
 	Size      int
 	alloc     *z.Allocator
+}
+
+// WriteTo writes the table to w, as Copy lays it out (beacon patch).
+func (bd *buildData) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var written int64
+	put := func(p []byte) error {
+		n, err := bw.Write(p)
+		written += int64(n)
+		return err
+	}
+	for _, bl := range bd.blockList {
+		if err := put(bl.data[:bl.end]); err != nil {
+			return written, err
+		}
+	}
+	for _, p := range [][]byte{bd.index, y.U32ToBytes(uint32(len(bd.index))), bd.checksum, y.U32ToBytes(uint32(len(bd.checksum)))} {
+		if err := put(p); err != nil {
+			return written, err
+		}
+	}
+	return written, bw.Flush()
 }
 
 func (bd *buildData) Copy(dst []byte) int {
