@@ -263,11 +263,13 @@ func CreateTable(fname string, builder *Builder) (*Table, error) {
 	}
 	if err != nil {
 		_ = fd.Close()
+		_ = os.Remove(fname) // no manifest entry names it yet
 		return nil, y.Wrapf(err, "while writing table %s", fname)
 	}
 	mf, err := z.OpenMmapFileUsing(fd, 0, true)
 	if err != nil {
 		_ = fd.Close()
+		_ = os.Remove(fname)
 		return nil, y.Wrapf(err, "while mapping table %s", fname)
 	}
 	return OpenTable(mf, *builder.opts)
