@@ -54,11 +54,7 @@ type routeStat struct {
 	obs    prometheus.Observer
 	hash   string // the in-memory sink's key: name;method=…;path=…
 	labels map[string]string
-
-	mu        sync.Mutex
-	cur, prev metrics.AggregateSample
-	curAt     time.Time // start of the interval cur holds (zero: none)
-	prevAt    time.Time
+	agg    intervalAgg
 }
 
 func (h *httpMetrics) route(method, route string) *routeStat {
@@ -79,18 +75,7 @@ func (h *httpMetrics) route(method, route string) *routeStat {
 func (h *httpMetrics) record(method, route string, ms float64, now time.Time) {
 	st := h.route(method, route)
 	st.obs.Observe(ms)
-	at := now.Truncate(inmemInterval)
-	st.mu.Lock()
-	if at != st.curAt {
-		if at.Sub(st.curAt) == inmemInterval {
-			st.prev, st.prevAt = st.cur, st.curAt
-		} else {
-			st.prev, st.prevAt = metrics.AggregateSample{}, time.Time{}
-		}
-		st.cur, st.curAt = metrics.AggregateSample{}, at
-	}
-	st.cur.Ingest(ms, inmemRateDenom)
-	st.mu.Unlock()
+	st.agg.ingest(ms, now)
 }
 
 // addTo adds the routes' samples for the summary's interval to it, in the
@@ -102,16 +87,7 @@ func (h *httpMetrics) addTo(s *metrics.MetricsSummary) {
 	}
 	h.routes.Range(func(_, v any) bool {
 		st := v.(*routeStat)
-		st.mu.Lock()
-		var agg metrics.AggregateSample
-		switch {
-		case !st.curAt.IsZero() && st.curAt.Round(time.Second).Equal(at):
-			agg = st.cur
-		case !st.prevAt.IsZero() && st.prevAt.Round(time.Second).Equal(at):
-			agg = st.prev
-		}
-		st.mu.Unlock()
-		if agg.Count > 0 {
+		if agg, ok := st.agg.at(at); ok {
 			s.Samples = append(s.Samples, metrics.SampledValue{
 				Name:            httpMetricName,
 				Hash:            st.hash,
