@@ -194,11 +194,12 @@ func newHotMetric(kind hotKind, parts []string, labels []metrics.Label) *hotMetr
 func (h *hotSink) Describe(chan<- *prometheus.Desc) {}
 
 // Collect sends every metric updated within the expiration and drops the
-// others, as go-metrics' Prometheus sink does.
+// others, as go-metrics' Prometheus sink does. It sends after releasing
+// the lock, so a scrape does not hold up the writers recording metrics.
 func (h *hotSink) Collect(c chan<- prometheus.Metric) {
 	now := time.Now().UnixNano()
+	var live []prometheus.Metric
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	for sum, ms := range h.recs {
 		kept := ms[:0]
 		for _, m := range ms {
@@ -206,7 +207,7 @@ func (h *hotSink) Collect(c chan<- prometheus.Metric) {
 				continue
 			}
 			kept = append(kept, m)
-			c <- m.prom
+			live = append(live, m.prom)
 		}
 		if len(kept) == 0 {
 			delete(h.recs, sum)
@@ -214,6 +215,10 @@ func (h *hotSink) Collect(c chan<- prometheus.Metric) {
 			clear(ms[len(kept):])
 			h.recs[sum] = kept
 		}
+	}
+	h.mu.Unlock()
+	for _, m := range live {
+		c <- m
 	}
 }
 

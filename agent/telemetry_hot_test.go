@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,5 +145,55 @@ func TestHotSinkExpires(t *testing.T) {
 	h.IncrCounter([]string{"beacon", "old"}, 1)
 	if got := names(); len(got) != 2 {
 		t.Fatalf("after beacon_old was recorded again: %v, want both", got)
+	}
+}
+
+// TestHotSinkConcurrent records from several goroutines while scrapes and
+// JSON summaries run: no increment is lost (run under -race in make test).
+func TestHotSinkConcurrent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h, err := newHotSink(&metrics.BlackholeSink{}, reg, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 4, 2000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 50 {
+			if _, err := reg.Gather(); err != nil {
+				t.Error(err)
+				return
+			}
+			s := metrics.MetricsSummary{Timestamp: time.Now().Truncate(inmemInterval).Round(time.Second).UTC().String()}
+			h.addTo(&s)
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				h.IncrCounterWithLabels([]string{"beacon", "c"}, 1, []metrics.Label{{Name: "w", Value: string(rune('a' + w%2))}})
+				h.AddSample([]string{"beacon", "s", string(rune('a' + i%3))}, float32(i))
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, samples float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			total += m.GetCounter().GetValue()
+			samples += float64(m.GetSummary().GetSampleCount())
+		}
+	}
+	if total != writers*each || samples != writers*each {
+		t.Fatalf("counted %v increments and %v samples, want %d of each", total, samples, writers*each)
 	}
 }
