@@ -25,7 +25,6 @@ type telemetry struct {
 	inmem    *metrics.InmemSink
 	registry *prometheus.Registry
 	prom     http.Handler
-	http     *httpMetrics
 	hot      *hotSink
 }
 
@@ -60,10 +59,6 @@ func setupTelemetry(cfg configs.Config) (*telemetry, error) {
 			telemetryErr = fmt.Errorf("metrics: %w", err)
 			return
 		}
-		if t.http, err = newHTTPMetrics(t.registry); err != nil {
-			telemetryErr = fmt.Errorf("api.http metric: %w", err)
-			return
-		}
 		t.prom = promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 		telemetryInst = t
 	})
@@ -84,7 +79,6 @@ func (t *telemetry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sum, ok := v.(metrics.MetricsSummary); ok {
 		t.hot.addTo(&sum)
-		t.http.addTo(&sum)
 		v = sum
 	}
 	httpapi.WriteJSON(w, r, http.StatusOK, v)
@@ -92,9 +86,11 @@ func (t *telemetry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Request implements httpapi.Metrics: one timing sample per request,
 // labelled by method and route, like Consul's api.http (a summary also
-// counts). See httpMetrics.
+// counts). It goes to hotSink directly: the key already carries the
+// service name go-metrics would put in front.
 func (t *telemetry) Request(method, route string, _ int, elapsed time.Duration) {
-	t.http.record(method, route, elapsed.Seconds()*1000, time.Now())
+	t.hot.AddSampleWithLabels(httpMetricKey, float32(elapsed.Seconds()*1000),
+		[]metrics.Label{{Name: "method", Value: method}, {Name: "path", Value: route}})
 }
 
-type routeKey struct{ method, route string }
+var httpMetricKey = []string{"beacon", "api", "http"}

@@ -16,7 +16,8 @@ import (
 
 // hotSink is the go-metrics sink every metric goes through. Counters and
 // samples, which raft records per log entry and per RPC (raft.apply,
-// raft.commitTime, the transport's timings), are recorded here as
+// raft.commitTime, the transport's timings) and the API per request
+// (api.http, see telemetry.Request), are recorded here as
 // go-metrics' in-memory and Prometheus sinks would record them — the same
 // names, labels, summary objectives and expiry — without their per-call
 // work: each sink flattens the key and formats the labels on every call,
@@ -33,6 +34,13 @@ type hotSink struct {
 	mu   sync.RWMutex
 	recs map[uint64][]*hotMetric
 }
+
+// inmemInterval and inmemRateDenom are the in-memory sink's interval and
+// rate denominator (rate per second), as setupTelemetry creates it.
+const (
+	inmemInterval  = 10 * time.Second
+	inmemRateDenom = float64(inmemInterval / time.Second)
+)
 
 type hotKind byte
 

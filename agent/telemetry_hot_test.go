@@ -3,6 +3,9 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,7 +95,6 @@ func TestHotSinkRecordsAsGoMetrics(t *testing.T) {
 		}
 		return string(b)
 	}
-	t.Log(summary(hot))
 	if got, want := summary(hot), summary(oracle); got != want {
 		t.Errorf("JSON summary through hotSink:\n%s\nwant (go-metrics' sinks):\n%s", got, want)
 	}
@@ -195,5 +197,89 @@ func TestHotSinkConcurrent(t *testing.T) {
 	}
 	if total != writers*each || samples != writers*each {
 		t.Fatalf("counted %v increments and %v samples, want %d of each", total, samples, writers*each)
+	}
+}
+
+// TestIntervalAgg: a metric's JSON aggregates are those of the interval
+// the summary shows — the finished one or the current one — and a record
+// after a gap of more than an interval drops the old ones.
+func TestIntervalAgg(t *testing.T) {
+	var a intervalAgg
+	t0 := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC) // an interval's start
+	a.ingest(2, t0.Add(1*time.Second))
+	a.ingest(4, t0.Add(9*time.Second))
+	a.ingest(8, t0.Add(11*time.Second)) // the next interval
+	tests := []struct {
+		name                string
+		at                  time.Time
+		ok                  bool
+		count               int
+		sum, min, max, rate float64
+	}{
+		{"finished interval", t0, true, 2, 6, 2, 4, 0.6},
+		{"current interval", t0.Add(10 * time.Second), true, 1, 8, 8, 8, 0.8},
+		{"an interval with no values", t0.Add(-10 * time.Second), false, 0, 0, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			agg, ok := a.at(tc.at)
+			if ok != tc.ok || agg.Count != tc.count || agg.Sum != tc.sum || agg.Min != tc.min || agg.Max != tc.max || agg.Rate != tc.rate {
+				t.Fatalf("at %v: ok=%v count %d sum %v min %v max %v rate %v, want ok=%v %d %v %v %v %v",
+					tc.at, ok, agg.Count, agg.Sum, agg.Min, agg.Max, agg.Rate, tc.ok, tc.count, tc.sum, tc.min, tc.max, tc.rate)
+			}
+		})
+	}
+	a.ingest(16, t0.Add(45*time.Second))
+	if _, ok := a.at(t0.Add(10 * time.Second)); ok {
+		t.Fatal("after a gap, interval t0+10s still has values")
+	}
+	if agg, ok := a.at(t0.Add(40 * time.Second)); !ok || agg.Count != 1 || agg.Sum != 16 {
+		t.Fatalf("interval t0+40s: ok=%v %+v, want the one value 16", ok, agg)
+	}
+}
+
+// TestRequestMetric: every API request is one api.http sample labelled
+// by method and route, in the JSON summary and in Prometheus, as Consul
+// records it.
+func TestRequestMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h, err := newHotSink(&metrics.BlackholeSink{}, reg, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tel := &telemetry{hot: h}
+	if left := time.Until(time.Now().Truncate(inmemInterval).Add(inmemInterval)); left < time.Second {
+		time.Sleep(left + 10*time.Millisecond) // one interval for the whole test
+	}
+	tel.Request("PUT", "kv", 200, 2*time.Millisecond)
+	tel.Request("PUT", "kv", 200, 4*time.Millisecond)
+	tel.Request("GET", "kv", 404, time.Millisecond)
+
+	s := metrics.MetricsSummary{Timestamp: time.Now().Truncate(inmemInterval).Round(time.Second).UTC().String()}
+	h.addTo(&s)
+	var got []string
+	for _, v := range s.Samples {
+		got = append(got, fmt.Sprintf("%s %v %d %v", v.Name, v.DisplayLabels, v.Count, v.Sum))
+	}
+	want := []string{"beacon.api.http map[method:GET path:kv] 1 1", "beacon.api.http map[method:PUT path:kv] 2 6"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("JSON samples:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 1 || mfs[0].GetName() != "beacon_api_http" || len(mfs[0].GetMetric()) != 2 {
+		t.Fatalf("prometheus has %v, want beacon_api_http with 2 series (GET and PUT on kv)", mfs)
+	}
+	for _, m := range mfs[0].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if want := map[string]uint64{"GET": 1, "PUT": 2}[labels["method"]]; labels["path"] != "kv" || m.GetSummary().GetSampleCount() != want {
+			t.Errorf("series %v counts %d, want path kv and %d", labels, m.GetSummary().GetSampleCount(), want)
+		}
 	}
 }
